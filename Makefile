@@ -1,0 +1,40 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO_CLAIMS ?= 200000
+
+.PHONY: install demo test lint format bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install claimrisk with its dev tools
+
+demo: install  ## synthesize a claims world, validate it and summarise it
+	$(BIN)/claimrisk generate --claims $(DEMO_CLAIMS) --seed 7 --out data/demo
+	$(BIN)/claimrisk validate data/demo
+
+test: install  ## lint, then every test (real fits, real files, real notebooks)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install  ## speed and memory benchmarks: prints a table, writes bench/results/*.json
+	$(BIN)/python -m bench.generate
+
+docs: install  ## regenerate docs/data-contract.md and the calibration table
+	$(BIN)/claimrisk docs
+
+clean:
+	rm -rf $(VENV) data mlruns .pytest_cache .ruff_cache bench/results

@@ -1,0 +1,132 @@
+"""Data commands: ``claimrisk generate``, ``claimrisk validate``, ``claimrisk docs``.
+
+Each command parses its options, calls one library function and prints; the work lives in the
+modules it calls.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.contract import TRUTH
+from features.generate import SCENARIOS, WorldConfig, generate
+from features.generate.calibration import measure
+from features.io import validate_folder, write_dataset
+
+
+class FileFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+Scenario = StrEnum("Scenario", {s.replace("-", "_"): s for s in SCENARIOS})
+
+
+def generate_command(
+    claims: Annotated[int, typer.Option("--claims", min=1, help="Number of claims.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder to write the tables to.")] = Path(
+        "data/synthetic"
+    ),
+    fmt: Annotated[FileFormat, typer.Option("--format", help="File format.")] = FileFormat.parquet,
+    start: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="First submission date.")
+    ] = datetime(2024, 1, 1),
+    months: Annotated[int, typer.Option(min=1, help="Months of submissions.")] = 24,
+    scenario: Annotated[
+        Scenario,
+        typer.Option(
+            help="'payer-policy-change': payer COM01 starts requiring prior auth for therapy codes "
+            "half-way through."
+        ),
+    ] = Scenario.none,  # type: ignore[attr-defined]
+) -> None:
+    """Generate a synthetic claims world: claims, lines, remits, adjustments, appeals + truth."""
+    began = time.perf_counter()
+    cfg = WorldConfig(
+        n_claims=claims, seed=seed, start=start.date(), months=months, scenario=scenario.value
+    )
+    tables, truth = generate(cfg)
+    write_dataset(tables, out, fmt.value, extra={"truth": (TRUTH, truth)})
+    elapsed = time.perf_counter() - began
+    typer.echo(summary(tables, f"{out} ({fmt.value}, seed {seed}, {elapsed:.1f} s)"))
+
+
+def summary(tables: dict, where: str) -> str:
+    """A one-screen summary of a dataset for a revenue-cycle reader."""
+    claims = tables["claims"]
+    m = measure(tables)
+    lines = [f"wrote {where}"]
+    lines.append("rows: " + ", ".join(f"{k} {len(v):,}" for k, v in tables.items()))
+    lines.append(
+        f"submissions {claims['submission_date'].min():%Y-%m-%d} to "
+        f"{claims['submission_date'].max():%Y-%m-%d}; "
+        f"billed ${claims['total_charge'].sum():,.0f}"
+    )
+    lines.append(
+        f"first-pass denial rate {m['denial_rate.overall']:.1%}: "
+        + ", ".join(
+            f"{k.split('.', 1)[1]} {v:.1%}"
+            for k, v in m.items()
+            if k.startswith("denial_rate.") and k != "denial_rate.overall"
+        )
+    )
+    mix = sorted(
+        ((v, k.split(".", 1)[1]) for k, v in m.items() if k.startswith("reason_mix.")), reverse=True
+    )
+    lines.append("denial reasons: " + ", ".join(f"{k} {v:.0%}" for v, k in mix[:6]))
+    if "appeal.overturn_rate" in m:
+        lines.append(
+            f"appeals: {len(tables['appeals']):,} filed; "
+            f"{m.get('appeal.share_of_denials', float('nan')):.0%} of mature denials "
+            f"appealed, {m['appeal.overturn_rate']:.0%} of decided appeals overturned"
+        )
+    return "\n".join(lines)
+
+
+def validate_command(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder (parquet or csv tables).")],
+) -> None:
+    """Check a dataset folder against the data contract; exit 1 if any error is found."""
+    try:
+        _, report = validate_folder(folder)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(report.render())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def docs_command(
+    claims: Annotated[
+        int, typer.Option(help="Claims to generate for the calibration table.")
+    ] = 200_000,
+    seed: Annotated[int, typer.Option(help="Seed for the calibration table.")] = 7,
+    folder: Annotated[Path, typer.Option(help="The docs folder.")] = Path("docs"),
+) -> None:
+    """Regenerate docs/data-contract.md and the calibration table in docs/synthetic-data.md."""
+    from features.docs import render_contract_markdown, update_calibration_section
+
+    (folder / "data-contract.md").write_text(render_contract_markdown() + "\n")
+    tables, _ = generate(WorldConfig(n_claims=claims, seed=seed))
+    update_calibration_section(
+        folder / "synthetic-data.md", tables, f"claimrisk docs --claims {claims} --seed {seed}"
+    )
+    typer.echo(
+        f"wrote {folder / 'data-contract.md'} and the calibration table in "
+        f"{folder / 'synthetic-data.md'}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the data commands to the root ``claimrisk`` app."""
+    app.command("generate")(generate_command)
+    app.command("validate")(validate_command)
+    app.command("docs")(docs_command)

@@ -1,0 +1,141 @@
+"""Read and write claimrisk datasets: one folder, one file per contract table.
+
+A dataset folder holds ``<table>.parquet`` or ``<table>.csv`` for every table in
+``features.contract.TABLES`` (and ``truth.parquet`` for synthetic data). Writing uses the
+contract's Arrow schema, so column order and types are the same whoever wrote the folder, and the
+bytes are the same for the same data (no timestamps or index metadata in the files).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from features.contract import TABLES, Table
+from features.validate import Report, quarantine, validate_frames
+
+Format = Literal["parquet", "csv"]
+
+
+class DatasetError(Exception):
+    """A dataset failed validation; ``report`` holds every problem found."""
+
+    def __init__(self, report: Report, path: Path):
+        self.report = report
+        super().__init__(f"{path} is not a valid claimrisk dataset:\n{report.render()}")
+
+
+def _to_arrow(frame: pd.DataFrame, table: Table) -> pa.Table:
+    frame = frame[table.columns]
+    arrays = []
+    for f in table.fields:
+        column = frame[f.name]
+        if f.kind == "date":
+            column = column.astype("datetime64[s]")
+            arr = pa.array(column, from_pandas=True).cast(pa.date32())
+        else:
+            arr = pa.array(column, type=f.arrow_type, from_pandas=True)
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, schema=table.arrow_schema())
+
+
+def write_table(frame: pd.DataFrame, table: Table, path: Path) -> None:
+    """Write one table in the format its suffix names (``.parquet`` or ``.csv``)."""
+    data = _to_arrow(frame, table)
+    if path.suffix == ".csv":
+        pacsv.write_csv(data, path)
+    else:
+        pq.write_table(data, path, compression="zstd")
+
+
+def write_dataset(
+    tables: dict[str, pd.DataFrame],
+    out: Path,
+    fmt: Format = "parquet",
+    extra: dict[str, tuple[Table, pd.DataFrame]] | None = None,
+) -> list[Path]:
+    """Write every contract table (and any ``extra`` tables such as truth) to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in TABLES.items():
+        path = out / f"{name}.{fmt}"
+        write_table(tables[name], table, path)
+        written.append(path)
+    for name, (table, frame) in (extra or {}).items():
+        path = out / f"{name}.{fmt}"
+        write_table(frame, table, path)
+        written.append(path)
+    return written
+
+
+def find_table_file(folder: Path, name: str) -> Path | None:
+    """The file holding table ``name`` in ``folder``: Parquet preferred, then CSV."""
+    for suffix in (".parquet", ".csv"):
+        path = folder / f"{name}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def read_raw(path: Path) -> pd.DataFrame:
+    """Read a table file as it is, without typing it (validation does that).
+
+    CSV columns are read as text so that a bad value is reported, not guessed at.
+    """
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""])
+    return pq.read_table(path).to_pandas(date_as_object=False)
+
+
+def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Read whichever contract tables ``folder`` holds. Returns (raw frames, file names)."""
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"{folder} is not a folder; pass the folder that holds "
+            "claims.parquet (or claims.csv) and the other tables"
+        )
+    raw, files = {}, {}
+    for name in TABLES:
+        path = find_table_file(folder, name)
+        if path is not None:
+            raw[name], files[name] = read_raw(path), path.name
+    return raw, files
+
+
+def validate_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], Report]:
+    """Validate a dataset folder; returns the typed tables and the report (never raises on data)."""
+    raw, files = read_folder(folder)
+    typed, _, report = validate_frames(raw, files)
+    return typed, report
+
+
+def load_dataset(
+    folder: Path,
+    on_error: Literal["raise", "quarantine"] = "raise",
+) -> tuple[dict[str, pd.DataFrame], Report]:
+    """Load and validate a dataset folder.
+
+    With ``on_error="raise"`` any error raises :class:`DatasetError` carrying the full report.
+    With ``"quarantine"`` the bad rows and the claims they belong to are removed and counted in
+    ``report.quarantined``; only a table-level problem (a table or required column missing)
+    still raises, since no row of that table could be trusted.
+    """
+    raw, files = read_folder(folder)
+    typed, bad, report = validate_frames(raw, files)
+    table_level = [p for p in report.errors if p.rule in ("missing_table", "missing_column")]
+    if report.ok:
+        return typed, report
+    if on_error == "raise" or table_level:
+        raise DatasetError(report, folder)
+    return quarantine(typed, bad, report), report
+
+
+def read_truth(folder: Path) -> pd.DataFrame | None:
+    """The synthetic world's truth table, for evaluation only; ``None`` for real data."""
+    path = find_table_file(folder, "truth")
+    return None if path is None else read_raw(path)
