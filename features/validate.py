@@ -389,6 +389,9 @@ def check_relations(
                 values=df[ref.column],
             )
     claims, lines = frames.get("claims"), frames.get("claim_lines")
+    # Repeated ids are reported by the key check; relations use the first row of each id.
+    first_claims = None if claims is None else claims.drop_duplicates("claim_id").set_index(
+        "claim_id")
     if claims is not None and lines is not None:
         has_lines = claims["claim_id"].isin(lines["claim_id"])
         _flag_rows(
@@ -417,7 +420,7 @@ def check_relations(
             "sum of SV102/SV203); correct the header or the lines.",
             values=claims["total_charge"],
         )
-        n_dx = claims.set_index("claim_id")["diagnosis_codes"].str.count(r"\|") + 1
+        n_dx = first_claims["diagnosis_codes"].str.count(r"\|") + 1
         parts = lines["diagnosis_pointers"].str.split(":", expand=True)
         pointer_max = parts.apply(pd.to_numeric, errors="coerce").max(axis=1).fillna(0)
         over = pointer_max > lines["claim_id"].map(n_dx).fillna(99)
@@ -436,7 +439,7 @@ def check_relations(
         )
     remits = frames.get("remits")
     if claims is not None and remits is not None:
-        submitted = remits["claim_id"].map(claims.set_index("claim_id")["submission_date"])
+        submitted = remits["claim_id"].map(first_claims["submission_date"])
         _flag_rows(
             report,
             bad,
