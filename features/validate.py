@@ -390,8 +390,9 @@ def check_relations(
             )
     claims, lines = frames.get("claims"), frames.get("claim_lines")
     # Repeated ids are reported by the key check; relations use the first row of each id.
-    first_claims = None if claims is None else claims.drop_duplicates("claim_id").set_index(
-        "claim_id")
+    first_claims = (
+        None if claims is None else claims.drop_duplicates("claim_id").set_index("claim_id")
+    )
     if claims is not None and lines is not None:
         has_lines = claims["claim_id"].isin(lines["claim_id"])
         _flag_rows(

@@ -16,20 +16,33 @@ from features.codes import (
 from features.contract import DENIAL_CATEGORIES
 
 
-def _remit(remit_id: str, status: str = "1", paid: float = 0.0, claim: str = "C1",
-           date: str = "2024-02-01") -> dict:
-    return {"remit_id": remit_id, "claim_id": claim, "claim_status_code": status,
-            "paid_amount": paid, "remit_date": pd.Timestamp(date)}
+def _remit(
+    remit_id: str, status: str = "1", paid: float = 0.0, claim: str = "C1", date: str = "2024-02-01"
+) -> dict:
+    return {
+        "remit_id": remit_id,
+        "claim_id": claim,
+        "claim_status_code": status,
+        "paid_amount": paid,
+        "remit_date": pd.Timestamp(date),
+    }
 
 
 def _adj(remit_id: str, group: str, carc: str, amount: float) -> dict:
-    return {"remit_id": remit_id, "claim_id": "C1", "line_number": pd.NA, "group_code": group,
-            "carc": carc, "amount": amount}
+    return {
+        "remit_id": remit_id,
+        "claim_id": "C1",
+        "line_number": pd.NA,
+        "group_code": group,
+        "carc": carc,
+        "amount": amount,
+    }
 
 
 def _label(remits: list[dict], adjustments: list[dict]) -> pd.DataFrame:
-    adj = pd.DataFrame(adjustments, columns=["remit_id", "claim_id", "line_number", "group_code",
-                                             "carc", "amount"])
+    adj = pd.DataFrame(
+        adjustments, columns=["remit_id", "claim_id", "line_number", "group_code", "carc", "amount"]
+    )
     return label_remits(pd.DataFrame(remits), adj).set_index("remit_id")
 
 
@@ -51,8 +64,13 @@ def _label(remits: list[dict], adjustments: list[dict]) -> pd.DataFrame:
         # an unknown denial-class CARC still denies, as "other"
         ("1", 0.0, [("CO", "P99", 100.0)], True, "other"),
         # the largest denial-class adjustment names the category
-        ("1", 0.0, [("CO", "16", 20.0), ("CO", "50", 80.0), ("CO", "45", 500.0)], True,
-         "medical_necessity"),
+        (
+            "1",
+            0.0,
+            [("CO", "16", 20.0), ("CO", "50", 80.0), ("CO", "45", 500.0)],
+            True,
+            "medical_necessity",
+        ),
         # CLP02 = 4 without CAS: in 5010 the patient was not recognised
         ("4", 0.0, [], True, "eligibility"),
         # a reversal is never a first-pass denial
@@ -67,13 +85,16 @@ def test_denial_rule(status, paid, adjustments, denied, category):
 
 
 def test_initial_outcome_is_the_earliest_non_reversal_remit():
-    remits = pd.DataFrame([
-        _remit("R2", "1", 80.0, date="2024-04-01"),   # paid after appeal
-        _remit("R1", "1", 0.0, date="2024-02-01"),    # first pass: denied
-        _remit("R0", "22", -10.0, date="2024-01-15"),  # an earlier reversal is skipped
-    ])
-    adj = pd.DataFrame([_adj("R1", "CO", "197", 100.0), _adj("R2", "CO", "45", 20.0),
-                        _adj("R0", "CO", "45", -5.0)])
+    remits = pd.DataFrame(
+        [
+            _remit("R2", "1", 80.0, date="2024-04-01"),  # paid after appeal
+            _remit("R1", "1", 0.0, date="2024-02-01"),  # first pass: denied
+            _remit("R0", "22", -10.0, date="2024-01-15"),  # an earlier reversal is skipped
+        ]
+    )
+    adj = pd.DataFrame(
+        [_adj("R1", "CO", "197", 100.0), _adj("R2", "CO", "45", 20.0), _adj("R0", "CO", "45", -5.0)]
+    )
     out = initial_outcomes(remits, adj)
     assert out["remit_id"].tolist() == ["R1"]
     assert out["denial_category"].tolist() == ["authorization"]
@@ -92,13 +113,33 @@ def test_npi_check_digit():
 
 def test_icd10_chapters_split_d_and_h():
     got = icd10_chapter(pd.Series(["M5450", "D509", "D123", "H6690", "H1011", "Z0000", "", None]))
-    assert got.tolist() == ["13_musculoskeletal", "03_blood", "02_neoplasms", "08_ear",
-                            "07_eye", "21_factors", "unknown", "unknown"]
+    assert got.tolist() == [
+        "13_musculoskeletal",
+        "03_blood",
+        "02_neoplasms",
+        "08_ear",
+        "07_eye",
+        "21_factors",
+        "unknown",
+        "unknown",
+    ]
 
 
 def test_procedure_family_prefers_the_narrowest_range():
-    got = procedure_family(pd.Series(["97110", "98940", "99214", "90837", "72148", "J3301",
-                                      "93000", "00123", None, "ABCDE"]))
-    assert got.tolist() == ["physical_medicine", "chiropractic", "evaluation_management",
-                            "psychiatry", "radiology", "drugs", "cardiology", "anesthesia",
-                            "none", "unknown"]
+    got = procedure_family(
+        pd.Series(
+            ["97110", "98940", "99214", "90837", "72148", "J3301", "93000", "00123", None, "ABCDE"]
+        )
+    )
+    assert got.tolist() == [
+        "physical_medicine",
+        "chiropractic",
+        "evaluation_management",
+        "psychiatry",
+        "radiology",
+        "drugs",
+        "cardiology",
+        "anesthesia",
+        "none",
+        "unknown",
+    ]

@@ -26,8 +26,10 @@ def _digests(folder: Path) -> dict[str, str]:
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     for name, seed in (("a", 11), ("b", 11), ("c", 12)):
-        result = runner.invoke(app, ["generate", "--claims", "2000", "--seed", str(seed),
-                                     "--out", str(tmp_path / name)])
+        result = runner.invoke(
+            app,
+            ["generate", "--claims", "2000", "--seed", str(seed), "--out", str(tmp_path / name)],
+        )
         assert result.exit_code == 0, result.output
     a, b, c = (_digests(tmp_path / n) for n in "abc")
     assert a == b
@@ -37,8 +39,9 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 
 def test_cli_generate_then_validate_passes_and_corruption_fails(tmp_path):
     out = tmp_path / "d"
-    result = runner.invoke(app, ["generate", "--claims", "3000", "--seed", "5", "--out", str(out),
-                                 "--format", "csv"])
+    result = runner.invoke(
+        app, ["generate", "--claims", "3000", "--seed", "5", "--out", str(out), "--format", "csv"]
+    )
     assert result.exit_code == 0, result.output
     assert "first-pass denial rate" in result.output
     ok = runner.invoke(app, ["validate", str(out)])
@@ -72,8 +75,9 @@ def test_labels_follow_truth(small_world):
     denied_p = merged.loc[merged["denied"], "denial_probability"].mean()
     paid_p = merged.loc[~merged["denied"], "denial_probability"].mean()
     assert denied_p > 2 * paid_p
-    agree = merged.loc[merged["denied"], "denial_category"] == merged.loc[merged["denied"],
-                                                                          "category"]
+    agree = (
+        merged.loc[merged["denied"], "denial_category"] == merged.loc[merged["denied"], "category"]
+    )
     assert agree.mean() > 0.97  # the label's CARC category is the category drawn
 
 
@@ -103,15 +107,19 @@ def test_direction_filing_past_the_limit_is_denied(small_world):
 def test_direction_missing_eligibility_check_raises_risk(small_world):
     claims = _claims_with_truth(small_world)
     unverified = claims["eligibility_verified_date"].isna()
-    assert (claims.loc[unverified, "p_eligibility"].mean()
-            > 1.5 * claims.loc[~unverified, "p_eligibility"].mean())
+    assert (
+        claims.loc[unverified, "p_eligibility"].mean()
+        > 1.5 * claims.loc[~unverified, "p_eligibility"].mean()
+    )
 
 
 def test_direction_prior_auth_number_lowers_auth_risk_on_listed_codes(small_world):
-    tables, truth = small_world
+    tables, _ = small_world
     world = build_world(WorldConfig(n_claims=6_000, seed=3))
-    listed = {(world.payers["payer_id"][i], world.codes[j])
-              for i, j in zip(*np.nonzero(world.pa_required), strict=True)}
+    listed = {
+        (world.payers["payer_id"][i], world.codes[j])
+        for i, j in zip(*np.nonzero(world.pa_required), strict=True)
+    }
     lines = tables["claim_lines"].merge(tables["claims"][["claim_id", "payer_id"]], on="claim_id")
     key = list(zip(lines["payer_id"], lines["procedure_code"], strict=True))
     needs = set(lines.loc[[k in listed for k in key], "claim_id"])
@@ -125,18 +133,21 @@ def test_direction_prior_auth_number_lowers_auth_risk_on_listed_codes(small_worl
 
 def test_scenario_changes_only_what_comes_after_the_policy(tmp_path):
     base_tables, base_truth = generate(WorldConfig(n_claims=20_000, seed=4))
-    new_tables, new_truth = generate(WorldConfig(n_claims=20_000, seed=4,
-                                                 scenario="payer-policy-change"))
-    change = pd.Timestamp(build_world(WorldConfig(n_claims=20_000, seed=4)).policy_change_day,
-                          unit="D")
+    new_tables, new_truth = generate(
+        WorldConfig(n_claims=20_000, seed=4, scenario="payer-policy-change")
+    )
+    change = pd.Timestamp(
+        build_world(WorldConfig(n_claims=20_000, seed=4)).policy_change_day, unit="D"
+    )
     before = base_tables["claims"]["service_date_from"] < change
     pd.testing.assert_frame_equal(base_tables["claims"][before], new_tables["claims"][before])
     flagged = new_truth["scenario_flag"]
     assert flagged.sum() > 20 and not base_truth["scenario_flag"].any()
     lines = new_tables["claim_lines"]
     claims = new_tables["claims"]
-    therapy = claims["claim_id"].isin(lines.loc[lines["procedure_code"].isin(
-        POLICY_CHANGE_CODES), "claim_id"]) & (claims["payer_id"] == POLICY_CHANGE_PAYER)
+    therapy = claims["claim_id"].isin(
+        lines.loc[lines["procedure_code"].isin(POLICY_CHANGE_CODES), "claim_id"]
+    ) & (claims["payer_id"] == POLICY_CHANGE_PAYER)
     after = therapy & ~before
     p_auth_new = (new_truth["denial_probability"] * new_truth["p_authorization"])[after].mean()
     p_auth_old = (base_truth["denial_probability"] * base_truth["p_authorization"])[after].mean()

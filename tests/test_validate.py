@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,8 +30,7 @@ def test_generated_world_is_valid(tables):
         ("claims", "diagnosis_codes", "E11.9", "format", "M5450"),
         ("claims", "billing_npi", "123456789", "format", "1234567893"),
         ("claims", "billing_npi", "1234567890", "npi_check_digit", "NPPES"),
-        ("claims", "claim_type", "dental", "allowed_values",
-         "professional, institutional"),
+        ("claims", "claim_type", "dental", "allowed_values", "professional, institutional"),
         ("claims", "patient_age", 130, "range", "<= 120"),
         ("claims", "total_charge", np.nan, "required", "Total billed charge"),
         ("claim_lines", "procedure_code", "9711", "format", "97110"),
@@ -39,8 +39,9 @@ def test_generated_world_is_valid(tables):
         ("remit_remarks", "rarc", "Q12", "format", "N386"),
     ],
 )
-def test_bad_value_is_reported_with_row_column_and_expectation(tables, table, column, value,
-                                                               rule, words):
+def test_bad_value_is_reported_with_row_column_and_expectation(
+    tables, table, column, value, rule, words
+):
     tables[table].loc[4, column] = value
     problems = [p for p in _problems(tables, rule) if p.column == column]
     assert problems, f"no {rule} problem for {table}.{column}"
@@ -92,20 +93,21 @@ def test_missing_table_and_column_are_table_level_errors(tables):
 def test_any_single_corrupted_code_cell_is_caught(tables):
     """Property: garbage in any coded column of any row is reported at that row and column."""
     rng = np.random.default_rng(20261124)
-    coded = [(t.name, f.name) for t in TABLES.values() for f in t.fields
-             if f.pattern or f.allowed]
+    coded = [(t.name, f.name) for t in TABLES.values() for f in t.fields if f.pattern or f.allowed]
     for _ in range(25):
         table, column = coded[rng.integers(len(coded))]
         frame = tables[table]
         row = int(rng.integers(len(frame)))
         original = frame.at[row, column]
         frame.at[row, column] = "#bad value#"
-        problems = [p for p in validate_frames(tables)[2].errors if p.column == column
-                    and p.table == table]
+        problems = [
+            p for p in validate_frames(tables)[2].errors if p.column == column and p.table == table
+        ]
         frame.at[row, column] = original
         assert any(f"row {row + 1}" in p.render() for p in problems), (
             f"corrupting {table}.{column} at row {row + 1} was not reported; reproduce with "
-            f"seed 20261124")
+            f"seed 20261124"
+        )
 
 
 def test_csv_type_errors_name_the_line(small_dataset_dir, tmp_path):
@@ -146,4 +148,3 @@ def test_load_dataset_raises_or_quarantines_without_silent_loss(small_dataset_di
     assert report.quarantined["claims"] == 1
     assert len(clean["claims"]) == len(claims) - 1
     assert "quarantined" in report.render()
-
