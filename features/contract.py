@@ -81,9 +81,8 @@ class Field:
             return "one of " + ", ".join(self.allowed)
         parts = []
         if self.pattern:
-            parts.append(
-                f"the format {self.pattern!r}" + (f" (e.g. {self.example})" if self.example else "")
-            )
+            example = f" (e.g. {self.example})" if self.example else ""
+            parts.append(f"the format {self.pattern}{example}")
         if self.kind == "date":
             parts.append("an ISO date YYYY-MM-DD")
         elif self.kind in ("int", "float"):

@@ -30,11 +30,9 @@ def _table_section(table: Table) -> list[str]:
         "|---|---|:---:|---|---|---|",
     ]
     for f in table.fields:
-        rule = f.expectation().replace("|", "\\|")
-        out.append(
-            f"| `{f.name}` | {f.kind} | {'yes' if f.required else ''} | {rule} | "
-            f"{f.description} | {f.x12} |"
-        )
+        rule, meaning = (text.replace("|", "\\|") for text in (f.expectation(), f.description))
+        required = "yes" if f.required else ""
+        out.append(f"| `{f.name}` | {f.kind} | {required} | {rule} | {meaning} | {f.x12} |")
     return [*out, ""]
 
 

@@ -15,6 +15,8 @@ from features.generate.targets import TARGETS
 #: Appeals are counted only for denials at least this old, so that recent denials, which nobody
 #: has had time to appeal yet, do not pull the appeal share down.
 MATURE_DAYS = 180
+#: A billing provider's rate counts once it has this many adjudicated claims.
+MIN_PROVIDER_CLAIMS = 30
 
 
 def measure(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
@@ -34,6 +36,12 @@ def measure(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
     clinical = denied["denial_category"].isin(["authorization", "medical_necessity"])
     for t, share in clinical.groupby(denied["payer_type"]).mean().items():
         out[f"clinical_share.{t}"] = float(share)
+
+    billing_npi = outcomes["claim_id"].map(claims.set_index("claim_id")["billing_npi"])
+    by_provider = outcomes.groupby(billing_npi)["denied"].agg(["mean", "size"])
+    by_provider = by_provider[by_provider["size"] >= MIN_PROVIDER_CLAIMS]
+    if len(by_provider):
+        out["provider_share_at_or_above_10pct"] = float((by_provider["mean"] >= 0.10).mean())
 
     appeals = tables["appeals"]
     first_level = appeals[appeals["level"] == 1]

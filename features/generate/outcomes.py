@@ -74,7 +74,7 @@ def hazard_shapes(d: pd.DataFrame, world: World) -> dict[str, np.ndarray]:
     setting = np.where(d["inpatient"], 1.0, np.where(d["institutional"], 1.25, 0.85))
     charge = d["charge"].to_numpy()
     charge_f = np.where(charge > 14_000, 1.4, 1 + 0.08 * np.clip(np.log10(charge / 100), 0, 2))
-    soft = strict * setting * charge_f
+    soft = strict * setting * charge_f * prov["risk"].to_numpy()[d["provider"]]
     doc_risk = prov["doc_risk"].to_numpy()[d["provider"]]
     f = {
         k: d[k].to_numpy().astype(float)
@@ -126,29 +126,31 @@ def calibrate_scales(
     """Per-claim probability of each mechanism, scaled per payer type to the targets.
 
     Timely filing is not scaled: past the limit a claim is denied, whatever the target says.
-    The soft mechanisms share what remains of the payer type's target rate in the target mix;
-    four damped fixed-point rounds absorb the compounding of mechanisms and the cap at MAX_P.
+    The soft mechanisms share what remains of the payer type's target rate in the target mix.
+    A mechanism's share of denials is E[p · p_m / sum_k p_k] (what labels will show); each round
+    rescales every mechanism towards its own target share, which absorbs both the compounding of
+    mechanisms and the cap at MAX_P on concentrated hazards.
     """
     probs = {m: np.zeros_like(timely) for m in shapes}
     probs["timely_filing"] = timely
     for ptype in np.unique(payer_type):
         rows = payer_type == ptype
         mix = targets.reason_mix(ptype)
-        soft_mix = {m: mix[m] for m in shapes}
-        total_soft = sum(soft_mix.values())
+        total_soft = sum(mix[m] for m in shapes)
         rate = targets.DENIAL_RATE_BY_PAYER_TYPE[ptype]
-        mass = max(rate - timely[rows].mean(), 1e-4)
-        scale = {
-            m: mass * soft_mix[m] / total_soft / max(shapes[m][rows].mean(), 1e-12) for m in shapes
-        }
-        for _ in range(4):
-            p = {m: np.minimum(scale[m] * shapes[m][rows], MAX_P) for m in shapes}
-            survive = (1 - timely[rows]) * np.prod([1 - v for v in p.values()], axis=0)
-            achieved = 1 - survive.mean()
-            ratio = (rate / achieved) ** 1.2
-            scale = {m: s * ratio for m, s in scale.items()}
+        t_rows, h = timely[rows], {m: shapes[m][rows] for m in shapes}
+        scale = {m: rate * mix[m] / total_soft / max(h[m].mean(), 1e-12) for m in shapes}
+        for _ in range(8):
+            p = {m: np.minimum(scale[m] * h[m], MAX_P) for m in shapes}
+            total = t_rows + sum(p.values())
+            p_any = 1 - (1 - t_rows) * np.prod([1 - v for v in p.values()], axis=0)
+            weight = np.divide(p_any, total, out=np.zeros_like(total), where=total > 0)
+            soft_mass = max(rate - (weight * t_rows).mean(), 1e-4)
+            for m in shapes:
+                achieved = max((weight * p[m]).mean(), 1e-12)
+                scale[m] *= (soft_mass * mix[m] / total_soft / achieved) ** 0.9
         for m in shapes:
-            probs[m][rows] = np.minimum(scale[m] * shapes[m][rows], MAX_P)
+            probs[m][rows] = np.minimum(scale[m] * h[m], MAX_P)
     return probs
 
 

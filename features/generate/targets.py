@@ -121,6 +121,12 @@ TARGETS: tuple[Target, ...] = (
         "KFF/Mass HPC [inference]: commercial at most 0.15",
     ),
     Target(
+        "provider_share_at_or_above_10pct",
+        0.41,
+        0.15,
+        "Experian State of Claims 2025: 41% of providers report denial rates >= 10% (survey)",
+    ),
+    Target(
         "appeal.share_of_denials",
         APPEAL_SHARE,
         0.08,

@@ -109,7 +109,7 @@ def _providers(cfg: WorldConfig, rng: np.random.Generator) -> pd.DataFrame:
     # Every specialty appears at least once so that small worlds still have all of them.
     specialty[: len(shares)] = np.arange(len(shares))
     npis = npi_with_check_digit(rng.choice(np.arange(100_000_000, 200_000_000), n, replace=False))
-    group = rng.integers(0, max(1, n // 3), n)
+    group = rng.integers(0, max(1, (2 * n) // 3), n)  # solo practices and small groups
     billing = npis[np.unique(group, return_index=True)[1]]
     billing_npi = billing[np.searchsorted(np.unique(group), group)]
     return pd.DataFrame(
@@ -128,6 +128,8 @@ def _providers(cfg: WorldConfig, rng: np.random.Generator) -> pd.DataFrame:
             "late_tail": rng.beta(1.0, 80.0, n),
             "modifier59_overuse": rng.beta(1.0, 40.0, n),
             "doc_risk": rng.lognormal(0.0, 0.45, n),
+            # overall billing hygiene: scales every avoidable denial of this provider
+            "risk": rng.lognormal(0.0, 1.1, n),
             "appeal_propensity": rng.beta(5.0, 4.0, n),
             "charge_mult": rng.lognormal(0.0, 0.25, n),
         }

@@ -1,0 +1,25 @@
+"""The notebooks run, top to bottom, on generated data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.mark.slow
+def test_explore_claims_notebook_runs(small_dataset_dir, monkeypatch):
+    monkeypatch.setenv("CLAIMRISK_DATA", str(small_dataset_dir))
+    nb = nbformat.read(NOTEBOOKS / "01-explore-claims.ipynb", as_version=4)
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
+    text = "\n".join(o.get("text", "") for o in outputs)
+    assert "first-pass denial rate" in text
