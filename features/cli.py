@@ -53,7 +53,15 @@ def generate_command(
         n_claims=claims, seed=seed, start=start.date(), months=months, scenario=scenario.value
     )
     tables, truth = generate(cfg)
-    write_dataset(tables, out, fmt.value, extra={"truth": (TRUTH, truth)})
+    try:
+        write_dataset(tables, out, fmt.value, extra={"truth": (TRUTH, truth)})
+    except OSError as exc:
+        typer.echo(
+            f"error: cannot write to {out}: {exc.strerror or exc}; pass a writable "
+            "folder with --out",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     elapsed = time.perf_counter() - began
     typer.echo(summary(tables, f"{out} ({fmt.value}, seed {seed}, {elapsed:.1f} s)"))
 

@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features.contract import TABLES, Table
-from features.validate import Report, quarantine, validate_frames
+from features.validate import TABLE_LEVEL_RULES, Report, quarantine, validate_frames
 
 Format = Literal["parquet", "csv"]
 
@@ -92,25 +92,36 @@ def read_raw(path: Path) -> pd.DataFrame:
     return pq.read_table(path).to_pandas(date_as_object=False)
 
 
-def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """Read whichever contract tables ``folder`` holds. Returns (raw frames, file names)."""
+def read_folder(
+    folder: Path,
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, str]]:
+    """Read whichever contract tables ``folder`` holds.
+
+    Returns (raw frames, file names, unreadable files with the reader's complaint): a file that
+    is not Parquet or CSV becomes a reported problem, not a traceback.
+    """
     if not folder.is_dir():
         raise FileNotFoundError(
             f"{folder} is not a folder; pass the folder that holds "
             "claims.parquet (or claims.csv) and the other tables"
         )
-    raw, files = {}, {}
+    raw, files, unreadable = {}, {}, {}
     for name in TABLES:
         path = find_table_file(folder, name)
-        if path is not None:
-            raw[name], files[name] = read_raw(path), path.name
-    return raw, files
+        if path is None:
+            continue
+        files[name] = path.name
+        try:
+            raw[name] = read_raw(path)
+        except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+            unreadable[name] = str(exc).splitlines()[0][:200]
+    return raw, files, unreadable
 
 
 def validate_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], Report]:
     """Validate a dataset folder; returns the typed tables and the report (never raises on data)."""
-    raw, files = read_folder(folder)
-    typed, _, report = validate_frames(raw, files)
+    raw, files, unreadable = read_folder(folder)
+    typed, _, report = validate_frames(raw, files, unreadable)
     return typed, report
 
 
@@ -125,9 +136,9 @@ def load_dataset(
     ``report.quarantined``; only a table-level problem (a table or required column missing)
     still raises, since no row of that table could be trusted.
     """
-    raw, files = read_folder(folder)
-    typed, bad, report = validate_frames(raw, files)
-    table_level = [p for p in report.errors if p.rule in ("missing_table", "missing_column")]
+    raw, files, unreadable = read_folder(folder)
+    typed, bad, report = validate_frames(raw, files, unreadable)
+    table_level = [p for p in report.errors if p.rule in TABLE_LEVEL_RULES]
     if report.ok:
         return typed, report
     if on_error == "raise" or table_level:

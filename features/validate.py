@@ -24,6 +24,8 @@ from features.contract import DATE_DTYPE, TABLES, Field, Table
 
 Severity = Literal["error", "warning"]
 MAX_EXAMPLES = 5
+#: Problems that make a whole table untrustworthy, so quarantine cannot help.
+TABLE_LEVEL_RULES = frozenset({"missing_table", "missing_column", "unreadable_file"})
 _TRUE = {"true", "t", "1", "y", "yes"}
 _FALSE = {"false", "f", "0", "n", "no"}
 
@@ -526,10 +528,12 @@ def quarantine(
 def validate_frames(
     raw: dict[str, pd.DataFrame],
     files: dict[str, str] | None = None,
+    unreadable: dict[str, str] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray], Report]:
     """Validate raw tables (name → frame). Returns typed frames, bad-row masks and the report.
 
     ``files`` names where each table came from, for messages; it defaults to the table name.
+    ``unreadable`` lists tables whose file could not be parsed, with the reader's complaint.
     Tables that could not be typed (a required column missing) are absent from the result.
     """
     files = {name: (files or {}).get(name, name) for name in TABLES}
@@ -537,6 +541,19 @@ def validate_frames(
     typed: dict[str, pd.DataFrame] = {}
     bad: dict[str, np.ndarray] = {}
     for name, table in TABLES.items():
+        if name in (unreadable or {}):
+            report.problems.append(
+                Problem(
+                    "error",
+                    name,
+                    files[name],
+                    "",
+                    "unreadable_file",
+                    f"could not be read ({unreadable[name]}); write it again as Parquet or "
+                    "as UTF-8 CSV with a header row",
+                )
+            )
+            continue
         if name not in raw:
             report.problems.append(
                 Problem(

@@ -159,3 +159,12 @@ def test_bad_config_is_a_clear_error():
         WorldConfig(n_claims=10, scenario="tariffs")
     result = runner.invoke(app, ["generate", "--claims", "0"])
     assert result.exit_code == 2 and "--claims" in result.output
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    result = runner.invoke(app, ["generate", "--claims", "50", "--out", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert "cannot write to" in result.output and "--out" in result.output
+    assert "Traceback" not in result.output

@@ -148,3 +148,15 @@ def test_load_dataset_raises_or_quarantines_without_silent_loss(small_dataset_di
     assert report.quarantined["claims"] == 1
     assert len(clean["claims"]) == len(claims) - 1
     assert "quarantined" in report.render()
+
+
+def test_unreadable_file_is_reported_not_raised(small_dataset_dir, tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(small_dataset_dir, folder)
+    (folder / "appeals.parquet").write_bytes(b"this is not parquet")
+    _, report = validate_folder(folder)
+    problem = next(p for p in report.errors if p.table == "appeals")
+    assert problem.rule == "unreadable_file" and "appeals.parquet" in problem.render()
+    assert "write it again as Parquet" in problem.message
+    with pytest.raises(DatasetError):
+        load_dataset(folder, on_error="quarantine")  # a table-level problem still stops loading
