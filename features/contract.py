@@ -550,16 +550,14 @@ REMITS = Table(
     ),
 )
 
-REMIT_ADJUSTMENTS = Table(
-    name="remit_adjustments",
-    description="Claim adjustments (835 CAS), one row per group/reason/amount triplet, at claim "
-    "level (line_number empty) or line level.",
-    references=(Reference("remit_id", "remits", "remit_id"),),
-    fields=(
+
+def _payment_keys(what: str) -> tuple[Field, Field]:
+    """The two columns that tie a row to its claim payment (the 835's 2100 loop)."""
+    return (
         Field(
             "remit_id",
             "string",
-            "The claim payment this adjustment belongs to.",
+            f"The claim payment this {what} belongs to.",
             pattern=IDENT,
             example="R00012345",
         ),
@@ -571,6 +569,16 @@ REMIT_ADJUSTMENTS = Table(
             example="C00012345",
             x12="835 2100 CLP01",
         ),
+    )
+
+
+REMIT_ADJUSTMENTS = Table(
+    name="remit_adjustments",
+    description="Claim adjustments (835 CAS), one row per group/reason/amount triplet, at claim "
+    "level (line_number empty) or line level.",
+    references=(Reference("remit_id", "remits", "remit_id"),),
+    fields=(
+        *_payment_keys("adjustment"),
         Field(
             "line_number",
             "int",
@@ -606,21 +614,7 @@ REMIT_REMARKS = Table(
     description="Remittance advice remark codes (RARC) attached to a claim payment or line.",
     references=(Reference("remit_id", "remits", "remit_id"),),
     fields=(
-        Field(
-            "remit_id",
-            "string",
-            "The claim payment this remark belongs to.",
-            pattern=IDENT,
-            example="R00012345",
-        ),
-        Field(
-            "claim_id",
-            "string",
-            "Patient control number (CLP01) of that payment.",
-            pattern=IDENT,
-            example="C00012345",
-            x12="835 2100 CLP01",
-        ),
+        *_payment_keys("remark"),
         Field(
             "line_number",
             "int",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -245,22 +246,18 @@ def check_table(
                 f"expected {f.expectation()}.",
                 values=values,
             )
-        if f.minimum is not None:
-            checker.flag(
-                present & (values < f.minimum).fillna(False),
-                f.name,
-                "range",
-                f"below the minimum; expected {f.expectation()}.",
-                values=values,
-            )
-        if f.maximum is not None:
-            checker.flag(
-                present & (values > f.maximum).fillna(False),
-                f.name,
-                "range",
-                f"above the maximum; expected {f.expectation()}.",
-                values=values,
-            )
+        for bound, outside, word in (
+            (f.minimum, values.lt, "below the minimum"),
+            (f.maximum, values.gt, "above the maximum"),
+        ):
+            if bound is not None:
+                checker.flag(
+                    present & outside(bound).fillna(False),
+                    f.name,
+                    "range",
+                    f"{word}; expected {f.expectation()}.",
+                    values=values,
+                )
         typed[f.name] = values
     if table.key:
         dup = typed.duplicated(list(table.key), keep="first")
@@ -380,6 +377,7 @@ def check_relations(
     bad: dict[str, np.ndarray],
 ) -> None:
     """Foreign keys, orphans and rules that compare rows of different tables."""
+    flag = partial(_flag_rows, report, bad, frames, files)
     for table in TABLES.values():
         if table.name not in frames:
             continue
@@ -390,11 +388,7 @@ def check_relations(
             known = frames[ref.table][ref.target]
             missing = df[ref.column].notna() & ~isin(df[ref.column], known)
             noun = {"payers": "unknown payer", "claims": "orphan", "remits": "orphan"}[ref.table]
-            _flag_rows(
-                report,
-                bad,
-                frames,
-                files,
+            flag(
                 table.name,
                 missing,
                 ref.column,
@@ -410,11 +404,7 @@ def check_relations(
     )
     if claims is not None and lines is not None:
         has_lines = isin(claims["claim_id"], lines["claim_id"])
-        _flag_rows(
-            report,
-            bad,
-            frames,
-            files,
+        flag(
             "claims",
             ~has_lines,
             "claim_id",
@@ -423,11 +413,7 @@ def check_relations(
         )
         line_total = lines.groupby("claim_id")["line_charge"].sum()
         diff = (claims["claim_id"].map(line_total) - claims["total_charge"]).abs()
-        _flag_rows(
-            report,
-            bad,
-            frames,
-            files,
+        flag(
             "claims",
             (diff > 0.005).fillna(False),
             "total_charge",
@@ -440,11 +426,7 @@ def check_relations(
         parts = lines["diagnosis_pointers"].str.split(":", expand=True)
         pointer_max = parts.apply(pd.to_numeric, errors="coerce").max(axis=1).fillna(0)
         over = pointer_max > lines["claim_id"].map(n_dx).fillna(99)
-        _flag_rows(
-            report,
-            bad,
-            frames,
-            files,
+        flag(
             "claim_lines",
             over,
             "diagnosis_pointers",
@@ -456,11 +438,7 @@ def check_relations(
     remits = frames.get("remits")
     if claims is not None and remits is not None:
         submitted = remits["claim_id"].map(first_claims["submission_date"])
-        _flag_rows(
-            report,
-            bad,
-            frames,
-            files,
+        flag(
             "remits",
             (remits["remit_date"] < submitted).fillna(False),
             "remit_date",
@@ -472,11 +450,7 @@ def check_relations(
     if appeals is not None and remits is not None:
         first_remit = remits.groupby("claim_id")["remit_date"].min()
         before = appeals["appeal_date"] < appeals["claim_id"].map(first_remit)
-        _flag_rows(
-            report,
-            bad,
-            frames,
-            files,
+        flag(
             "appeals",
             before.fillna(False),
             "appeal_date",
@@ -485,11 +459,7 @@ def check_relations(
             "appeal answers a decision, so check the date or the claim_id.",
         )
         no_remit = ~isin(appeals["claim_id"], remits["claim_id"])
-        _flag_rows(
-            report,
-            bad,
-            frames,
-            files,
+        flag(
             "appeals",
             no_remit,
             "claim_id",
