@@ -112,6 +112,40 @@ def validate_command(
         raise typer.Exit(1)
 
 
+def features_command(
+    data: Annotated[Path, typer.Option(help="Dataset folder (parquet or csv tables).")],
+    out: Annotated[Path, typer.Option(help="Parquet file to write the training matrix to.")],
+    cutoff: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Ignore remits dated on or after this day (default: all remits in the data).",
+        ),
+    ] = None,
+) -> None:
+    """Build the training matrix: one row per claim, point-in-time features and label_* columns."""
+    from features.io import DatasetError, load_dataset
+    from features.pipeline import build_training_matrix
+
+    began = time.perf_counter()
+    try:
+        tables, _ = load_dataset(data)
+    except (DatasetError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    matrix, pipeline = build_training_matrix(tables, cutoff)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    matrix.to_parquet(out, index=False)
+    labelled = matrix["label_denied"].notna()
+    rate = matrix.loc[labelled, "label_denied"].mean()
+    n_features = len(pipeline.get_feature_names_out())
+    typer.echo(
+        f"wrote {out}: {len(matrix):,} claims x {n_features} features ({labelled.sum():,} "
+        f"labelled, denial rate {rate:.1%}); history as of {pipeline.cutoff_:%Y-%m-%d}; "
+        f"{time.perf_counter() - began:.1f} s"
+    )
+
+
 def docs_command(
     claims: Annotated[
         int, typer.Option(help="Claims to generate for the calibration table.")
@@ -119,10 +153,15 @@ def docs_command(
     seed: Annotated[int, typer.Option(help="Seed for the calibration table.")] = 7,
     folder: Annotated[Path, typer.Option(help="The docs folder.")] = Path("docs"),
 ) -> None:
-    """Regenerate docs/data-contract.md and the calibration table in docs/synthetic-data.md."""
-    from features.docs import render_contract_markdown, update_calibration_section
+    """Regenerate docs/data-contract.md, docs/features.md and the calibration table."""
+    from features.docs import (
+        render_contract_markdown,
+        render_features_markdown,
+        update_calibration_section,
+    )
 
     (folder / "data-contract.md").write_text(render_contract_markdown() + "\n")
+    (folder / "features.md").write_text(render_features_markdown() + "\n")
     tables, _ = generate(WorldConfig(n_claims=claims, seed=seed))
     update_calibration_section(
         folder / "synthetic-data.md", tables, f"claimrisk docs --claims {claims} --seed {seed}"
@@ -137,4 +176,5 @@ def register(app: typer.Typer) -> None:
     """Add the data commands to the root ``claimrisk`` app."""
     app.command("generate")(generate_command)
     app.command("validate")(validate_command)
+    app.command("features")(features_command)
     app.command("docs")(docs_command)

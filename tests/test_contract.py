@@ -47,3 +47,13 @@ def test_synthetic_data_doc_carries_a_measured_calibration_table():
     table = text[text.index(BEGIN) : text.index(END)]
     assert "Measured with `claimrisk docs" in table
     assert table.count("| yes |") >= 20 and "**no**" not in table
+
+
+def test_features_doc_is_current_and_lists_every_feature():
+    from features.docs import render_features_markdown
+    from features.registry import FEATURE_NAMES
+
+    on_disk = (DOCS / "features.md").read_text()
+    assert on_disk == render_features_markdown() + "\n", "run `make docs` and commit the result"
+    for name in FEATURE_NAMES:
+        assert f"`{name}`" in on_disk

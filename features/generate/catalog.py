@@ -103,19 +103,7 @@ PROCEDURES: dict[str, Procedure] = {
     )
 }
 
-#: Code pairs a payer bundles unless the first carries a distinct-service modifier (NCCI
-#: modifier indicator 1): (column-2 code that needs the modifier, column-1 code it sits beside).
-BUNDLED_PAIRS: tuple[tuple[str, str], ...] = (
-    ("97140", "97530"),
-    ("97140", "98940"),
-    ("97140", "98941"),
-    ("36415", "99214"),
-)
-DISTINCT_MODIFIERS = ("59", "XU", "XS", "XE", "XP")
-#: Minor procedures that make a same-day E/M need modifier 25 to be paid separately.
-MINOR_PROCEDURES = ("20610", "20552")
-#: Codes billed with a side (RT/LT).
-LATERAL_CODES = ("73560", "73721", "20610", "29881", "27447")
+# Modifier and pairing rules (NCCI pairs, modifier 25, therapy modifiers): features/rules.py.
 
 #: Codes some payers never pay: Medicare does not cover routine physicals or (in general)
 #: acupuncture; commercial plans do not pay the Medicare-only annual wellness visit. (Medicare

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features import rules
 from features.codes import icd10_chapter
 from features.generate import catalog
 from features.generate.world import (
@@ -201,10 +202,10 @@ def draw_claims(
         return _any_per_claim(np.isin(line_code, codes), line_starts)[claim_of_line]
 
     slip = rng.random(len(units)) < err_l
-    needs_25 = flag["em"] & claim_has(catalog.MINOR_PROCEDURES)
+    needs_25 = flag["em"] & claim_has(rules.MINOR_PROCEDURES)
     put(needs_25 & ~slip, "25")
     needs_distinct = np.zeros(len(units), dtype=bool)
-    for col2, col1 in catalog.BUNDLED_PAIRS:
+    for col2, col1 in rules.BUNDLED_PAIRS:
         needs_distinct |= (line_code == col2) & claim_has((col1,))
     distinct = np.where(rng.random(len(units)) < 0.7, "59", "XU")
     put(needs_distinct & ~slip, distinct)
@@ -220,7 +221,7 @@ def draw_claims(
     spec_of_line = prov["specialty"].to_numpy()[line_provider]
     place = _draw_place(prov["specialty"].to_numpy()[provider], inpatient, rng)
     put(np.isin(place[claim_of_line], list(telehealth_pos)), "95")
-    lateral = np.isin(line_code, catalog.LATERAL_CODES)
+    lateral = np.isin(line_code, rules.LATERAL_CODES)
     put(lateral, np.where(rng.random(len(units)) < 0.5, "RT", "LT"))
     # An invalid modifier: 26 (professional component) on a code that has none.
     invalid_claim = rng.random(n) < err * 0.25

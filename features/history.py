@@ -1,0 +1,276 @@
+"""History features, point in time: what was known about payers, codes and providers before a claim.
+
+An outcome is *known* from its remit date. Every history feature of a claim submitted on day t
+counts only first-pass outcomes whose remit is dated strictly before t, for training rows and
+for a claim scored over HTTP alike.
+
+The machinery is one structure, :class:`EventLog`: for each key (a payer, a payer × procedure,
+...) and each day with outcomes, the cumulative counts so far. An as-of lookup is one
+``searchsorted``; a window (last 90 days) is the difference of two lookups. The fitted pipeline
+keeps a *compacted* log: per key, one row with the totals up to ``cutoff - window`` and the daily
+rows after it. For any day at or after the cutoff the compacted log gives exactly what the full
+log gives, which is why serving and training cannot disagree (``tests/test_pipeline.py``), and
+why refreshing the snapshot with newer remits is just rebuilding the log (``FeaturePipeline.
+refresh``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.contract import DENIAL_CATEGORIES
+
+#: Columns of a log's counts: n, denied, then one per denial category.
+COUNT_COLUMNS = ("n", "denied", *DENIAL_CATEGORIES)
+_SHIFT = np.int64(1 << 21)  # days since 1970 fit in 21 bits until the year 7711
+
+
+@dataclass
+class EventLog:
+    """Cumulative outcome counts per (key, day), sorted, for lookups strictly before a day."""
+
+    keys: np.ndarray  # int64
+    days: np.ndarray  # int64
+    cum: np.ndarray  # float64 [rows, len(COUNT_COLUMNS)]
+
+    @classmethod
+    def from_events(cls, keys: np.ndarray, days: np.ndarray, counts: np.ndarray) -> EventLog:
+        """Aggregate events (one row each, ``counts`` per COUNT_COLUMNS) into daily cumulants."""
+        ok = (keys >= 0) & ~np.isnan(days)
+        keys, days, counts = keys[ok], days[ok].astype(np.int64), counts[ok]
+        order = np.lexsort((days, keys))
+        keys, days, counts = keys[order], days[order], counts[order]
+        if not len(keys):
+            return cls(keys, days, np.zeros((0, len(COUNT_COLUMNS))))
+        composite = keys * _SHIFT + days
+        starts = np.flatnonzero(np.r_[True, composite[1:] != composite[:-1]])
+        daily = np.add.reduceat(counts, starts, axis=0)
+        keys, days = keys[starts], days[starts]
+        cum = np.cumsum(daily, axis=0)
+        key_start = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        before_key = np.vstack([np.zeros((1, cum.shape[1])), cum[key_start[1:] - 1]])
+        cum -= np.repeat(before_key, np.diff(np.r_[key_start, len(keys)]), axis=0)
+        return cls(keys, days, cum)
+
+    def as_of(self, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Counts of outcomes for each key with remit day strictly before ``days``."""
+        out = np.zeros((len(keys), self.cum.shape[1]))
+        valid = (keys >= 0) & ~np.isnan(days)
+        if not len(self.keys) or not valid.any():
+            return out
+        k, d = keys[valid], days[valid].astype(np.int64)
+        pos = np.searchsorted(self.keys * _SHIFT + self.days, k * _SHIFT + d, side="left") - 1
+        hit = (pos >= 0) & (self.keys[np.maximum(pos, 0)] == k)
+        rows = np.flatnonzero(valid)[hit]
+        out[rows] = self.cum[pos[hit]]
+        return out
+
+    def compact(self, cutoff: int, window: int) -> EventLog:
+        """Keep only what lookups on or after ``cutoff`` need (see the module docstring)."""
+        boundary = cutoff - window
+        recent = self.days >= boundary
+        last_of_key = np.r_[self.keys[1:] != self.keys[:-1], True]
+        next_recent = np.r_[recent[1:], False]
+        # the last row before the boundary, per key: old, and either the key's last row or
+        # followed by a recent row of the same key
+        same_key_next = np.r_[self.keys[1:] == self.keys[:-1], False]
+        carry = ~recent & (last_of_key | (same_key_next & next_recent))
+        keep = recent | carry
+        return EventLog(self.keys[keep], self.days[keep], self.cum[keep])
+
+
+@dataclass(frozen=True)
+class HistoryKey:
+    """What a history is kept per: one or more entity columns, at claim or line level."""
+
+    name: str
+    parts: tuple[str, ...]
+    per_line: bool = False
+
+
+KEYS: tuple[HistoryKey, ...] = (
+    HistoryKey("payer", ("payer_id",)),
+    HistoryKey("payer_proc", ("payer_id", "line_code"), per_line=True),
+    HistoryKey("payer_proc_mod", ("payer_id", "line_code", "modset"), per_line=True),
+    HistoryKey("provider", ("provider_npi",)),
+    HistoryKey("provider_payer", ("provider_npi", "payer_id")),
+    HistoryKey("payer_dx_chapter", ("payer_id", "primary_diagnosis_chapter")),
+)
+GLOBAL = HistoryKey("global", ())
+
+
+@dataclass(frozen=True)
+class Output:
+    """One history feature: a rate or count of ``key``, optionally for one category/window."""
+
+    feature: str
+    key: str
+    stat: str = "rate"  # or "n"
+    category: str | None = None
+    window: bool = False
+    agg: str | None = None  # for per-line keys: "primary" line or "max" over lines
+
+
+OUTPUTS: tuple[Output, ...] = (
+    Output("hist_payer_rate", "payer"),
+    Output("hist_payer_n", "payer", "n"),
+    Output("hist_payer_rate_90d", "payer", window=True),
+    Output("hist_payer_proc_rate", "payer_proc", agg="primary"),
+    Output("hist_payer_proc_n", "payer_proc", "n", agg="primary"),
+    Output("hist_payer_proc_rate_max", "payer_proc", agg="max"),
+    Output("hist_payer_proc_rate_90d_max", "payer_proc", window=True, agg="max"),
+    Output("hist_payer_proc_mod_rate_max", "payer_proc_mod", agg="max"),
+    Output("hist_payer_proc_auth_rate_max", "payer_proc", category="authorization", agg="max"),
+    Output(
+        "hist_payer_proc_auth_rate_90d_max",
+        "payer_proc",
+        category="authorization",
+        window=True,
+        agg="max",
+    ),
+    Output("hist_payer_proc_noncovered_rate_max", "payer_proc", category="non_covered", agg="max"),
+    Output(
+        "hist_payer_proc_necessity_rate_max", "payer_proc", category="medical_necessity", agg="max"
+    ),
+    Output("hist_payer_proc_coding_rate_max", "payer_proc", category="coding", agg="max"),
+    Output("hist_payer_proc_bundling_rate_max", "payer_proc", category="bundling", agg="max"),
+    Output("hist_provider_rate", "provider"),
+    Output("hist_provider_n", "provider", "n"),
+    Output("hist_provider_rate_90d", "provider", window=True),
+    Output("hist_provider_eligibility_rate", "provider", category="eligibility"),
+    Output("hist_provider_documentation_rate", "provider", category="documentation"),
+    Output("hist_provider_payer_rate", "provider_payer"),
+    Output("hist_provider_payer_n", "provider_payer", "n"),
+    Output("hist_provider_payer_other_rate", "provider_payer", category="other"),
+    Output("hist_payer_dx_chapter_rate", "payer_dx_chapter"),
+)
+
+
+def vocabularies(entities: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
+    """One code book per entity column: the values a key code is built from."""
+    return {
+        name: {v: i for i, v in enumerate(pd.unique(values[pd.notna(values)]).tolist())}
+        for name, values in entities.items()
+    }
+
+
+def encode(values: np.ndarray, book: dict[str, int]) -> np.ndarray:
+    """Codes of ``values`` in ``book``; -1 for missing or unseen values.
+
+    A dict lookup per value is fastest for the handful of values one request carries; pandas'
+    hash join is fastest for a training batch.
+    """
+    if len(values) > 2_000:
+        return pd.Series(values, dtype=object).map(book).fillna(-1).to_numpy(dtype=np.int64)
+    return np.array([book.get(v, -1) for v in values.tolist()], dtype=np.int64)
+
+
+def key_codes(
+    key: HistoryKey, entities: dict[str, np.ndarray], vocab: dict[str, dict[str, int]], size: int
+) -> np.ndarray:
+    """Integer code of each row's key; -1 when any part is missing or was never seen."""
+    codes = np.zeros(size, dtype=np.int64)
+    for part in key.parts:
+        book = vocab[part]
+        part_code = encode(entities[part], book)
+        codes = np.where((codes < 0) | (part_code < 0), -1, codes * (len(book) + 1) + part_code)
+    return codes
+
+
+def outcome_counts(denied: np.ndarray, category: np.ndarray) -> np.ndarray:
+    """Event count rows (per COUNT_COLUMNS) for first-pass outcomes."""
+    counts = np.zeros((len(denied), len(COUNT_COLUMNS)))
+    counts[:, 0] = 1.0
+    counts[:, 1] = denied
+    for j, cat in enumerate(DENIAL_CATEGORIES):
+        counts[:, 2 + j] = denied & (category == cat)
+    return counts
+
+
+def build_logs(
+    claim_entities: dict[str, np.ndarray],
+    line_entities: dict[str, np.ndarray],
+    line_claim: np.ndarray,
+    remit_day: np.ndarray,
+    denied: np.ndarray,
+    category: np.ndarray,
+    vocab: dict[str, dict[str, int]],
+) -> dict[str, EventLog]:
+    """Event logs of every history key from claims' first-pass outcomes (NaN day: no remit)."""
+    n = len(remit_day)
+    counts = outcome_counts(denied, category)
+    logs = {GLOBAL.name: EventLog.from_events(np.zeros(n, np.int64), remit_day, counts)}
+    line_view = {**{k: v[line_claim] for k, v in claim_entities.items()}, **line_entities}
+    for key in KEYS:
+        if key.per_line:
+            codes = key_codes(key, line_view, vocab, len(line_claim))
+            logs[key.name] = EventLog.from_events(codes, remit_day[line_claim], counts[line_claim])
+        else:
+            codes = key_codes(key, claim_entities, vocab, n)
+            logs[key.name] = EventLog.from_events(codes, remit_day, counts)
+    return logs
+
+
+def history_features(
+    logs: dict[str, EventLog],
+    vocab: dict[str, dict[str, int]],
+    claim_entities: dict[str, np.ndarray],
+    line_entities: dict[str, np.ndarray],
+    line_claim: np.ndarray,
+    primary: np.ndarray,
+    day: np.ndarray,
+    smoothing: float,
+    window: int,
+    prior_weight: float,
+    prior_rate: float,
+) -> dict[str, np.ndarray]:
+    """Every history feature (``OUTPUTS``) for claims submitted on ``day``."""
+    n = len(day)
+    col = {c: i for i, c in enumerate(COUNT_COLUMNS)}
+    # The prior is itself point in time: the global rate known before the claim, shrunk to a
+    # fixed base rate while little is known.
+    glob = logs[GLOBAL.name].as_of(np.zeros(n, np.int64), day)
+    base = np.array(
+        [1.0, prior_rate, *([prior_rate / len(DENIAL_CATEGORIES)] * len(DENIAL_CATEGORIES))]
+    )
+    prior = (glob + prior_weight * base) / (glob[:, :1] + prior_weight)
+
+    line_view = {**{k: v[line_claim] for k, v in claim_entities.items()}, **line_entities}
+    looked_up: dict[tuple[str, bool], np.ndarray] = {}
+    key_code: dict[str, np.ndarray] = {}
+    out: dict[str, np.ndarray] = {}
+    for o in OUTPUTS:
+        key = next(k for k in KEYS if k.name == o.key)
+        if (o.key, o.window) not in looked_up:
+            rows = len(line_claim) if key.per_line else n
+            ents = line_view if key.per_line else claim_entities
+            at = day[line_claim] if key.per_line else day
+            if o.key not in key_code:
+                key_code[o.key] = key_codes(key, ents, vocab, rows)
+            codes = key_code[o.key]
+            counts = logs[key.name].as_of(codes, at)
+            if o.window:
+                counts = counts - logs[key.name].as_of(codes, at - window)
+            looked_up[(o.key, o.window)] = counts
+        counts = looked_up[(o.key, o.window)]
+        if o.stat == "n":
+            value = counts[:, col["n"]]
+        else:
+            j = col[o.category or "denied"]
+            p = prior[line_claim, j] if key.per_line else prior[:, j]
+            value = (counts[:, j] + smoothing * p) / (counts[:, col["n"]] + smoothing)
+        if key.per_line:
+            if o.agg == "primary":
+                value = np.where(
+                    primary >= 0, value[np.maximum(primary, 0)] if len(value) else np.nan, np.nan
+                )
+            else:
+                agg = np.full(n, np.nan)
+                if len(value):
+                    np.fmax.at(agg, line_claim, value)
+                value = agg
+        out[o.feature] = value
+    return out

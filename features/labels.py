@@ -1,0 +1,58 @@
+"""Labels, from the contract's single denial rule (``codes.initial_outcomes``) and the appeals.
+
+One row per claim. A claim without a remit yet has no label (NaN), never a guessed one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.codes import initial_outcomes
+
+LABEL_COLUMNS = (
+    "label_denied",
+    "label_category",
+    "label_carc",
+    "label_appealed",
+    "label_overturned",
+    "label_recovered_amount",
+)
+
+
+def build_labels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per claim: first-pass outcome, its category and CARC, and how any appeal ended.
+
+    ``label_overturned`` is 1 when any appeal of the claim was won, 0 when every appeal was
+    decided against, NaN while one is pending or when none was filed; ``label_recovered_amount``
+    sums what decided appeals recovered. Also returns the facts the worklist needs: the first
+    remit's date, the denied amount and the appeal deadline.
+    """
+    claims = tables["claims"][["claim_id", "payer_id", "total_charge"]]
+    outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
+    frame = claims.merge(outcome, on="claim_id", how="left")
+    denied = frame["denied"]
+    frame["label_denied"] = denied.astype("float64")
+    frame["label_category"] = frame["denial_category"].astype("str").where(denied == True)  # noqa: E712
+    frame["label_carc"] = frame["denial_carc"].astype("str").where(denied == True)  # noqa: E712
+
+    appeals = tables["appeals"]
+    by_claim = appeals.groupby("claim_id").agg(
+        appeals=("appeal_id", "size"),
+        won=("outcome", lambda o: bool((o == "overturned").any())),
+        pending=("outcome", lambda o: bool((o == "pending").any())),
+        recovered=("recovered_amount", "sum"),
+    )
+    stats = by_claim.reindex(frame["claim_id"]).reset_index(drop=True)
+    appealed = stats["appeals"].notna()
+    frame["label_appealed"] = np.where(denied == True, appealed.astype(float), np.nan)  # noqa: E712
+    decided = appealed & (
+        stats["won"].fillna(False).astype(bool) | ~stats["pending"].fillna(True).astype(bool)
+    )
+    frame["label_overturned"] = np.where(decided, stats["won"].astype(float), np.nan)
+    frame["label_recovered_amount"] = np.where(decided, stats["recovered"], np.nan)
+
+    window = frame["payer_id"].map(tables["payers"].set_index("payer_id")["appeal_window_days"])
+    frame["appeal_deadline"] = frame["remit_date"] + pd.to_timedelta(window, unit="D")
+    frame["denied_amount"] = np.where(denied == True, frame["total_charge"], np.nan)  # noqa: E712
+    return frame[["claim_id", *LABEL_COLUMNS, "remit_date", "appeal_deadline", "denied_amount"]]

@@ -1,0 +1,301 @@
+"""The fitted feature pipeline: one ``transform`` for training rows and for a claim over HTTP.
+
+``FeaturePipeline.fit(tables)`` learns what features need from history: category levels (rare
+ones folded, unseen ones become missing at serving), typical per-unit charges, payer limits, and a
+*history snapshot* (compacted event logs, see ``history.py``) as of its cutoff. It is saved inside
+the model bundle, so a model can never be served with features built another way.
+
+``build_training_matrix(tables)`` fits a pipeline and builds one row per claim with point-in-time
+history computed from the *full* event logs, through the same private ``_compute`` that
+``transform`` runs on the snapshot. For claims submitted on or after the cutoff the two give the
+same numbers by construction; ``tests/test_pipeline.py`` proves it claim by claim.
+
+Refreshing the snapshot with newer remits, without retraining: ``pipeline.refresh(tables)``
+rebuilds the event logs up to the new data's as-of date and keeps the learnt levels and typical
+charges, so the model's inputs keep their meaning while history moves on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from features.claim_features import (
+    CodeCache,
+    FeatureInputError,
+    as_columns,
+    claim_entities,
+    claim_numbers,
+    line_entities,
+    primary_line,
+)
+from features.codes import initial_outcomes
+from features.contract import CLAIM_LINES, CLAIMS
+from features.history import EventLog, build_logs, encode, history_features, vocabularies
+from features.labels import build_labels
+from features.registry import CATEGORICAL, FEATURE_NAMES
+
+OTHER = "__other__"
+
+
+@dataclass
+class _Parsed:
+    """Claims and lines as arrays, with what every feature needs derived once."""
+
+    claims: dict[str, np.ndarray]
+    lines: dict[str, np.ndarray]
+    line_claim: np.ndarray
+    primary: np.ndarray
+    line_ents: dict[str, np.ndarray]
+    claim_ents: dict[str, np.ndarray]
+
+
+class FeaturePipeline:
+    """Claims (contract shape) → model features, with history as of a cutoff.
+
+    Parameters are stored unchanged; learnt state ends in ``_`` (scikit-learn's convention).
+
+    Parameters
+    ----------
+    min_level_count:
+        A categorical level seen fewer times at fit is folded into ``__other__``.
+    smoothing:
+        Pseudo-count pulling history rates towards the (point-in-time) global rate.
+    window_days:
+        Length of the recent windows (``*_90d`` features).
+    prior_weight, prior_rate:
+        The global rate itself starts at ``prior_rate`` and gives way to observed outcomes after
+        about ``prior_weight`` of them.
+    """
+
+    def __init__(
+        self,
+        min_level_count: int = 10,
+        smoothing: float = 20.0,
+        window_days: int = 90,
+        prior_weight: float = 200.0,
+        prior_rate: float = 0.12,
+    ) -> None:
+        self.min_level_count = min_level_count
+        self.smoothing = smoothing
+        self.window_days = window_days
+        self.prior_weight = prior_weight
+        self.prior_rate = prior_rate
+
+    # -- fitting -------------------------------------------------------------------------------
+
+    def fit(self, tables: dict[str, pd.DataFrame], cutoff: Any = None) -> Self:
+        """Learn levels, typical charges, payers and the history snapshot as of ``cutoff``.
+
+        ``cutoff`` (a date) bounds what history is known: remits dated on or after it are
+        ignored. It defaults to the day after the last remit in ``tables``.
+        """
+        self._fit(tables, cutoff)
+        return self
+
+    def _fit(self, tables: dict[str, pd.DataFrame], cutoff: Any) -> dict[str, EventLog]:
+        self._codes = CodeCache()
+        parsed = self._parse(tables["claims"], tables["claim_lines"])
+        payers = tables["payers"]
+        self.payers_ = {
+            row.payer_id: (row.payer_type, float(row.timely_filing_days))
+            for row in payers.itertuples(index=False)
+        }
+        self.levels_, self.categories_ = self._learn_levels(parsed)
+        units = np.where(parsed.lines["units"] > 0, parsed.lines["units"], np.nan)
+        per_unit = (
+            pd.Series(parsed.lines["line_charge"] / units)
+            .groupby(parsed.line_ents["line_code"])
+            .median()
+        )
+        self.typical_charge_ = {k: float(v) for k, v in per_unit.dropna().items()}
+        return self._fit_history(tables, parsed, cutoff)
+
+    def refresh(self, tables: dict[str, pd.DataFrame], cutoff: Any = None) -> Self:
+        """Replace the history snapshot with one built from ``tables``; keep everything else."""
+        self._check_fitted()
+        self._fit_history(tables, self._parse(tables["claims"], tables["claim_lines"]), cutoff)
+        return self
+
+    def _fit_history(
+        self, tables: dict[str, pd.DataFrame], parsed: _Parsed, cutoff: Any
+    ) -> dict[str, EventLog]:
+        outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
+        outcome = outcome.set_index("claim_id").reindex(parsed.claims["claim_id"])
+        remit_day = (
+            outcome["remit_date"].to_numpy(dtype="datetime64[D]").astype("int64").astype(float)
+        )
+        remit_day[outcome["remit_date"].isna().to_numpy()] = np.nan
+        if cutoff is None:
+            cutoff_day = int(np.nanmax(remit_day)) + 1 if np.isfinite(remit_day).any() else 0
+        else:
+            cutoff_day = int(np.datetime64(pd.Timestamp(cutoff).date(), "D").astype("int64"))
+        remit_day[remit_day >= cutoff_day] = np.nan  # not known yet at the cutoff
+        denied = outcome["denied"].fillna(False).to_numpy(dtype=bool)
+        category = outcome["denial_category"].to_numpy(dtype=object)
+        known = ~np.isnan(remit_day)
+        entities = {
+            **{k: v[known] for k, v in parsed.claim_ents.items()},
+            **{k: v[known[parsed.line_claim]] for k, v in parsed.line_ents.items()},
+        }
+        self.vocab_ = vocabularies(entities)
+        logs = build_logs(
+            parsed.claim_ents,
+            parsed.line_ents,
+            parsed.line_claim,
+            remit_day,
+            denied,
+            category,
+            self.vocab_,
+        )
+        self.cutoff_ = pd.Timestamp(cutoff_day, unit="D")
+        self.history_ = {
+            name: log.compact(cutoff_day, self.window_days) for name, log in logs.items()
+        }
+        return logs
+
+    def _learn_levels(
+        self, parsed: _Parsed
+    ) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+        """Per categorical feature: value → code (rare values share ``__other__``), and names."""
+        values = {**parsed.claim_ents, "payer_type": self._payer_types(parsed)}
+        levels, names = {}, {}
+        for name in CATEGORICAL:
+            counts = pd.Series(values[name]).value_counts()
+            frequent = sorted(counts[counts >= self.min_level_count].index)
+            rare = counts[counts < self.min_level_count].index
+            levels[name] = {level: i for i, level in enumerate(frequent)}
+            levels[name].update({level: len(frequent) for level in rare})
+            names[name] = frequent + ([OTHER] if len(rare) else [])
+        return levels, names
+
+    # -- transforming --------------------------------------------------------------------------
+
+    def transform(self, claims: pd.DataFrame | dict, lines: pd.DataFrame | dict) -> pd.DataFrame:
+        """Features of claims in the contract's shape (header + lines), history from the snapshot.
+
+        Categorical features come back as pandas categoricals (LightGBM keeps their levels);
+        unseen payers, codes and providers are missing, never mistaken for another level.
+        """
+        self._check_fitted()
+        return self._frame(self._compute(self._parse(claims, lines), self.history_))
+
+    def transform_matrix(
+        self,
+        claims: pd.DataFrame | dict,
+        lines: pd.DataFrame | dict,
+    ) -> np.ndarray:
+        """The same features as a float matrix (categoricals as level codes, NaN = missing).
+
+        What serving feeds the boosters: building a DataFrame costs more than the features.
+        """
+        self._check_fitted()
+        computed = self._compute(self._parse(claims, lines), self.history_)
+        return np.column_stack([computed[name] for name in FEATURE_NAMES])
+
+    def get_feature_names_out(self) -> np.ndarray:
+        return np.array(FEATURE_NAMES, dtype=object)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "history_"):
+            raise RuntimeError("FeaturePipeline is not fitted; call fit(tables) first")
+
+    def _parse(self, claims: pd.DataFrame | dict, lines: pd.DataFrame | dict) -> _Parsed:
+        c = as_columns(claims, CLAIMS)
+        ln = as_columns(lines, CLAIM_LINES)
+        line_claim = encode(
+            ln["claim_id"], {cid: i for i, cid in enumerate(c["claim_id"].tolist())}
+        )
+        if (line_claim < 0).any():
+            orphans = sorted(set(ln["claim_id"][line_claim < 0].tolist()), key=str)[:5]
+            raise FeatureInputError(
+                f"claim_lines refer to claims that are not in the batch: "
+                f"{orphans}; send each claim's header with its lines"
+            )
+        primary = primary_line(ln, line_claim, len(c["claim_id"]))
+        line_ents = line_entities(ln, self._codes)
+        claim_ents = claim_entities(c, ln, line_ents, line_claim, primary, self._codes)
+        return _Parsed(c, ln, line_claim, primary, line_ents, claim_ents)
+
+    def _payer_types(self, parsed: _Parsed) -> np.ndarray:
+        return np.array(
+            [self.payers_.get(p, (None, np.nan))[0] for p in parsed.claims["payer_id"].tolist()],
+            dtype=object,
+        )
+
+    def _compute(self, parsed: _Parsed, logs: dict[str, EventLog]) -> dict[str, np.ndarray]:
+        limit = np.array(
+            [self.payers_.get(p, (None, np.nan))[1] for p in parsed.claims["payer_id"].tolist()],
+            dtype=float,
+        )
+        out: dict[str, np.ndarray] = {}
+        values = {**parsed.claim_ents, "payer_type": self._payer_types(parsed)}
+        for name in CATEGORICAL:
+            mapping = self.levels_[name]
+            codes = np.array(
+                [mapping.get(v, -1) if v is not None else -1 for v in values[name].tolist()],
+                dtype=float,
+            )
+            codes[codes < 0] = np.nan
+            out[name] = codes
+        out.update(
+            claim_numbers(
+                parsed.claims,
+                parsed.lines,
+                parsed.line_ents,
+                parsed.line_claim,
+                limit,
+                self.typical_charge_,
+            )
+        )
+        out.update(
+            history_features(
+                logs,
+                self.vocab_,
+                parsed.claim_ents,
+                parsed.line_ents,
+                parsed.line_claim,
+                parsed.primary,
+                parsed.claims["submission_date"],
+                self.smoothing,
+                self.window_days,
+                self.prior_weight,
+                self.prior_rate,
+            )
+        )
+        return out
+
+    def _frame(self, computed: dict[str, np.ndarray]) -> pd.DataFrame:
+        columns = {}
+        for name in FEATURE_NAMES:
+            values = computed[name]
+            if name in self.levels_:
+                codes = np.where(np.isnan(values), -1, values).astype(np.int64)
+                columns[name] = pd.Categorical.from_codes(codes, categories=self.categories_[name])
+            else:
+                columns[name] = values.astype(np.float64)
+        return pd.DataFrame(columns)
+
+
+def build_training_matrix(
+    tables: dict[str, pd.DataFrame],
+    cutoff: Any = None,
+    pipeline: FeaturePipeline | None = None,
+) -> tuple[pd.DataFrame, FeaturePipeline]:
+    """Fit a pipeline on ``tables`` and build its training matrix.
+
+    One row per claim: ``claim_id``, ``submission_date``, the features (history point in time,
+    from remits dated strictly before each claim's submission and before ``cutoff``), the labels
+    (``label_*``) and the worklist facts (remit date, appeal deadline, denied amount).
+    """
+    pipeline = pipeline or FeaturePipeline()
+    full_logs = pipeline._fit(tables, cutoff)
+    parsed = pipeline._parse(tables["claims"], tables["claim_lines"])
+    features = pipeline._frame(pipeline._compute(parsed, full_logs))
+    labels = build_labels(tables)
+    head = tables["claims"][["claim_id", "submission_date"]].reset_index(drop=True)
+    matrix = pd.concat([head, features, labels.drop(columns="claim_id")], axis=1)
+    return matrix, pipeline
