@@ -32,6 +32,7 @@ format: install
 
 bench: install  ## speed and memory benchmarks: prints a table, writes bench/results/*.json
 	$(BIN)/python -m bench.generate
+	$(BIN)/python -m bench.features
 
 docs: install  ## regenerate docs/data-contract.md and the calibration table
 	$(BIN)/claimrisk docs

@@ -29,6 +29,7 @@ class Measurement:
     median_peak_rss_mib: float
     goal: str = ""
     met: bool | None = None
+    detail: str = ""
 
 
 def run_once(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -77,6 +78,8 @@ def report(name: str, rows: list[Measurement]) -> Path:
             f"{r.case:<38} {r.runs:>4} {r.median_seconds:>9.2f} {r.min_seconds:>7.2f} "
             f"{r.max_seconds:>7.2f} {r.median_peak_rss_mib:>9.0f}  {r.goal}{verdict}"
         )
+        if r.detail:
+            print(f"    {r.detail}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{name}.json"
     out.write_text(

@@ -223,6 +223,7 @@ def claim_entities(
         "primary_diagnosis": primary_dx,
         "primary_diagnosis_chapter": cache.lookup("chapter", primary_dx, icd10_chapter),
         "patient_sex": claims["patient_sex"],
+        "patient_id": claims["patient_id"],
     }
 
 

@@ -139,6 +139,8 @@ def render_features_markdown() -> str:
         "| `label_overturned` | 1 if an appeal was won, 0 if all decided appeals lost, "
         "empty while pending or never appealed |",
         "| `label_recovered_amount` | dollars recovered by decided appeals |",
+        "| `label_paid_amount` | what the payer paid on first pass, when it paid (the stake "
+        "a similar denial puts at risk) |",
         "| `remit_date`, `appeal_deadline`, `denied_amount` | worklist facts: first remit, "
         "last day to appeal, billed amount denied |",
     ]

@@ -98,6 +98,8 @@ KEYS: tuple[HistoryKey, ...] = (
     HistoryKey("provider", ("provider_npi",)),
     HistoryKey("provider_payer", ("provider_npi", "payer_id")),
     HistoryKey("payer_dx_chapter", ("payer_id", "primary_diagnosis_chapter")),
+    HistoryKey("proc_dx_chapter", ("line_code", "primary_diagnosis_chapter"), per_line=True),
+    HistoryKey("patient", ("patient_id",)),
 )
 GLOBAL = HistoryKey("global", ())
 
@@ -146,6 +148,16 @@ OUTPUTS: tuple[Output, ...] = (
     Output("hist_provider_payer_n", "provider_payer", "n"),
     Output("hist_provider_payer_other_rate", "provider_payer", category="other"),
     Output("hist_payer_dx_chapter_rate", "payer_dx_chapter"),
+    Output("hist_proc_dx_chapter_rate_max", "proc_dx_chapter", agg="max"),
+    Output(
+        "hist_proc_dx_chapter_necessity_rate_max",
+        "proc_dx_chapter",
+        category="medical_necessity",
+        agg="max",
+    ),
+    Output("hist_patient_rate", "patient"),
+    Output("hist_patient_n", "patient", "n"),
+    Output("hist_patient_eligibility_rate", "patient", category="eligibility"),
 )
 
 

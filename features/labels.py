@@ -17,6 +17,7 @@ LABEL_COLUMNS = (
     "label_appealed",
     "label_overturned",
     "label_recovered_amount",
+    "label_paid_amount",
 )
 
 
@@ -25,8 +26,9 @@ def build_labels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     ``label_overturned`` is 1 when any appeal of the claim was won, 0 when every appeal was
     decided against, NaN while one is pending or when none was filed; ``label_recovered_amount``
-    sums what decided appeals recovered. Also returns the facts the worklist needs: the first
-    remit's date, the denied amount and the appeal deadline.
+    sums what decided appeals recovered. ``label_paid_amount`` is what the payer paid on first pass
+    when it paid: the recoverable amount a denial of a similar claim puts at stake. Also returns
+    the facts the worklist needs: the first remit's date, the denied amount and the appeal deadline.
     """
     claims = tables["claims"][["claim_id", "payer_id", "total_charge"]]
     outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
@@ -51,6 +53,8 @@ def build_labels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     )
     frame["label_overturned"] = np.where(decided, stats["won"].astype(float), np.nan)
     frame["label_recovered_amount"] = np.where(decided, stats["recovered"], np.nan)
+
+    frame["label_paid_amount"] = frame["paid_amount"].where(denied == False)  # noqa: E712
 
     window = frame["payer_id"].map(tables["payers"].set_index("payer_id")["appeal_window_days"])
     frame["appeal_deadline"] = frame["remit_date"] + pd.to_timedelta(window, unit="D")

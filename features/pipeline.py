@@ -39,6 +39,8 @@ from features.labels import build_labels
 from features.registry import CATEGORICAL, FEATURE_NAMES
 
 OTHER = "__other__"
+#: What a payer the pipeline never saw looks like: type, filing limit and appeal window unknown.
+_UNKNOWN_PAYER = (None, np.nan, np.nan)
 
 
 @dataclass
@@ -101,7 +103,11 @@ class FeaturePipeline:
         parsed = self._parse(tables["claims"], tables["claim_lines"])
         payers = tables["payers"]
         self.payers_ = {
-            row.payer_id: (row.payer_type, float(row.timely_filing_days))
+            row.payer_id: (
+                row.payer_type,
+                float(row.timely_filing_days),
+                float(row.appeal_window_days),
+            )
             for row in payers.itertuples(index=False)
         }
         self.levels_, self.categories_ = self._learn_levels(parsed)
@@ -196,6 +202,10 @@ class FeaturePipeline:
         computed = self._compute(self._parse(claims, lines), self.history_)
         return np.column_stack([computed[name] for name in FEATURE_NAMES])
 
+    def appeal_window_days(self, payer_ids: np.ndarray) -> np.ndarray:
+        """Each payer's appeal window in days as learnt at fit (NaN for a payer never seen)."""
+        return np.array([self.payers_.get(p, _UNKNOWN_PAYER)[2] for p in payer_ids], dtype=float)
+
     def get_feature_names_out(self) -> np.ndarray:
         return np.array(FEATURE_NAMES, dtype=object)
 
@@ -222,13 +232,13 @@ class FeaturePipeline:
 
     def _payer_types(self, parsed: _Parsed) -> np.ndarray:
         return np.array(
-            [self.payers_.get(p, (None, np.nan))[0] for p in parsed.claims["payer_id"].tolist()],
+            [self.payers_.get(p, _UNKNOWN_PAYER)[0] for p in parsed.claims["payer_id"].tolist()],
             dtype=object,
         )
 
     def _compute(self, parsed: _Parsed, logs: dict[str, EventLog]) -> dict[str, np.ndarray]:
         limit = np.array(
-            [self.payers_.get(p, (None, np.nan))[1] for p in parsed.claims["payer_id"].tolist()],
+            [self.payers_.get(p, _UNKNOWN_PAYER)[1] for p in parsed.claims["payer_id"].tolist()],
             dtype=float,
         )
         out: dict[str, np.ndarray] = {}

@@ -244,6 +244,28 @@ HISTORY_FEATURES: tuple[FeatureSpec, ...] = (
         "This payer's denial rate for the primary diagnosis chapter.",
         _HISTORY_SOURCE,
     ),
+    _n(
+        "hist_proc_dx_chapter_rate_max",
+        "Highest denial rate, across payers, of a line's procedure billed with this diagnosis "
+        "chapter (diagnosis–procedure pairs payers do not accept).",
+        _HISTORY_SOURCE,
+    ),
+    _n(
+        "hist_proc_dx_chapter_necessity_rate_max",
+        "Same, medical-necessity denials only.",
+        _HISTORY_SOURCE,
+    ),
+    _n(
+        "hist_patient_rate",
+        "This patient's smoothed denial rate on earlier claims (any provider in the data).",
+        _HISTORY_SOURCE,
+    ),
+    _n("hist_patient_n", "Remits seen for this patient.", _HISTORY_SOURCE),
+    _n(
+        "hist_patient_eligibility_rate",
+        "This patient's rate of eligibility denials: coverage that has lapsed or changed.",
+        _HISTORY_SOURCE,
+    ),
 )
 
 FEATURES: tuple[FeatureSpec, ...] = CLAIM_FEATURES + HISTORY_FEATURES
