@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install claimrisk with its dev tools
 
-demo: install  ## synthesize a claims world, validate it and summarise it
+demo: install  ## synthesize claims, validate, train, register and promote a model
 	$(BIN)/claimrisk generate --claims $(DEMO_CLAIMS) --seed 7 --out data/demo
 	$(BIN)/claimrisk validate data/demo
+	$(BIN)/claimrisk train --data data/demo --out models/demo
+	$(BIN)/claimrisk promote --model models/demo --data data/demo
 
 test: install  ## lint, then every test (real fits, real files, real notebooks)
 	$(BIN)/ruff check .
@@ -33,6 +35,7 @@ format: install
 bench: install  ## speed and memory benchmarks: prints a table, writes bench/results/*.json
 	$(BIN)/python -m bench.generate
 	$(BIN)/python -m bench.features
+	$(BIN)/python -m bench.train
 
 docs: install  ## regenerate docs/data-contract.md and the calibration table
 	$(BIN)/claimrisk docs

@@ -17,6 +17,7 @@ charges, so the model's inputs keep their meaning while history moves on.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -205,6 +206,21 @@ class FeaturePipeline:
     def appeal_window_days(self, payer_ids: np.ndarray) -> np.ndarray:
         """Each payer's appeal window in days as learnt at fit (NaN for a payer never seen)."""
         return np.array([self.payers_.get(p, _UNKNOWN_PAYER)[2] for p in payer_ids], dtype=float)
+
+    def point_in_time_matrix(self, tables: dict[str, pd.DataFrame]) -> np.ndarray:
+        """Features of every claim in ``tables``, history as known at each one's submission.
+
+        Keeps this pipeline's learnt levels and typical charges (a model's inputs keep their
+        meaning) but takes history from ``tables`` claim by claim, as the training matrix does.
+        This is how a fitted model is evaluated fairly on data newer than its snapshot: with the
+        snapshot alone, claims after the cutoff would see no newer history, and claims before it
+        would see outcomes from their future.
+        """
+        self._check_fitted()
+        clone = copy.copy(self)  # _fit_history replaces attributes; self keeps its snapshot
+        parsed = clone._parse(tables["claims"], tables["claim_lines"])
+        computed = clone._compute(parsed, clone._fit_history(tables, parsed, None))
+        return np.column_stack([computed[name] for name in FEATURE_NAMES])
 
     def get_feature_names_out(self) -> np.ndarray:
         return np.array(FEATURE_NAMES, dtype=object)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from features import cli as features_cli
+from training import cli as training_cli
 
 app = typer.Typer(
     name="claimrisk",
@@ -18,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 features_cli.register(app)
+training_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,3 +23,19 @@ def test_explore_claims_notebook_runs(small_dataset_dir, monkeypatch):
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
     text = "\n".join(o.get("text", "") for o in outputs)
     assert "first-pass denial rate" in text
+
+
+@pytest.mark.slow
+def test_model_report_notebook_trains_and_renders(monkeypatch):
+    monkeypatch.delenv("CLAIMRISK_MODEL", raising=False)
+    nb = nbformat.read(NOTEBOOKS / "02-model-report.ipynb", as_version=4)
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
+    text = "\n".join(o.get("text", "") for o in outputs)
+    assert "model vs oracle on the report window" in text
+    rendered = "\n".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "oracle" in rendered and "denial ROC AUC" in rendered

@@ -1,0 +1,171 @@
+"""Training commands: ``train``, ``evaluate``, ``promote``, ``tune``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.io import DatasetError
+
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(help="MLflow tracking URI (default: SQLite store in ./mlruns, no server)."),
+]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def train_command(
+    data: Annotated[Path, typer.Option(help="Dataset folder (contract tables).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Bundle folder (default models/<data name>).")
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "claimrisk",
+    params: Annotated[
+        Path | None, typer.Option(help="JSON of LightGBM params per model (from `tune`).")
+    ] = None,
+) -> None:
+    """Build features, fit denial/category/recovery models, evaluate, log to MLflow."""
+    from training.run import train
+
+    overrides = None
+    if params is not None:
+        try:
+            overrides = json.loads(params.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            _fail(f'--params {params}: {exc}; expected JSON like {{"denial": {{...}}}}')
+    folder = out or Path("models") / data.name
+    try:
+        result = train(data, folder, tracking_uri, experiment, overrides, echo=typer.echo)
+    except (DatasetError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    m = result.metrics
+    meta = result.model.metadata
+
+    def line(label: str, key: str) -> str:
+        oracle = m.get(key.replace(".", ".oracle_", 1))
+        extra = f"   oracle {oracle:.4f}" if oracle is not None else ""
+        return f"  {label:<32} {m.get(key, float('nan')):.4f}{extra}"
+
+    typer.echo("")
+    typer.echo(f"claimrisk model {folder}  ({result.seconds:.0f} s)")
+    typer.echo(f"  windows  {meta['windows']}")
+    typer.echo(f"  rows     {meta['rows']}")
+    typer.echo(f"  trees    {meta['trees']}")
+    for label, key in (
+        ("denial ROC AUC", "denial.roc_auc"),
+        ("denial ECE", "denial.ece"),
+        ("denial recall @10% flagged", "denial.recall_at_10pct_flagged"),
+        ("category top-1 accuracy", "category.top1_accuracy"),
+        ("recovery ROC AUC", "recovery.roc_auc"),
+        ("worklist value @20% items", "worklist.captured_value_at_20pct"),
+    ):
+        typer.echo(line(label, key))
+    if "worklist.fifo_captured_value_at_20pct" in m:
+        typer.echo(
+            f"  {'  oldest-first worklist':<32} {m['worklist.fifo_captured_value_at_20pct']:.4f}"
+        )
+    logistic = m.get("denial.baseline_logistic.roc_auc", float("nan"))
+    typer.echo(f"  {'logistic baseline ROC AUC':<32} {logistic:.4f}")
+    typer.echo(f"  report   {folder / 'report.md'}")
+    typer.echo(f"  MLflow   run {result.run_id}  ({meta['tracking_uri']})")
+    typer.echo(f"  model    {result.model_uri}")
+    typer.echo(f"next: claimrisk promote --model {folder} --data {data}")
+
+
+def evaluate_command(
+    model: Annotated[str, typer.Option(help="Bundle folder or models:/claimrisk@champion.")],
+    data: Annotated[Path, typer.Option(help="Dataset folder to evaluate on (recent window).")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write metrics JSON here.")
+    ] = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Metrics of a trained model on the most recent window of a dataset (flat JSON keys)."""
+    from features.io import load_dataset, read_truth
+    from training import tracking
+    from training.run import evaluate_on, load_model
+
+    if model.startswith(("models:/", "runs:/")):
+        tracking.use_store(tracking_uri)
+    try:
+        bundle = load_model(model)
+        tables, _ = load_dataset(data)
+    except (DatasetError, FileNotFoundError, TypeError) as exc:
+        _fail(str(exc))
+    metrics = evaluate_on(bundle, tables, read_truth(data))
+    text = json.dumps(metrics, indent=2, sort_keys=True)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(text)
+        typer.echo(f"wrote {json_out} ({len(metrics)} metrics)")
+    for key in sorted(k for k in metrics if k.count(".") == 1):
+        typer.echo(f"{key:<48} {metrics[key]:.4f}")
+
+
+def promote_command(
+    model: Annotated[str, typer.Option(help="Model URI printed by `train`, or its bundle folder.")],
+    data: Annotated[Path, typer.Option(help="Dataset whose recent window both models face.")],
+    tracking_uri: TrackingUri = None,
+    force: Annotated[
+        bool, typer.Option(help="Move the champion alias even if not better.")
+    ] = False,
+) -> None:
+    """Register a model as `claimrisk`; make it champion only if it beats the current one."""
+    from training.run import PROMOTION_METRIC, promote
+
+    try:
+        result = promote(model, data, tracking_uri, force)
+    except (DatasetError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    champion = (
+        "no champion yet"
+        if result.champion is None
+        else f"champion v{result.champion_version} {result.champion:.4f}"
+    )
+    typer.echo(
+        f"{PROMOTION_METRIC} on the recent window of {data}: challenger v{result.version} "
+        f"{result.challenger:.4f} vs {champion}"
+    )
+    if result.promoted:
+        typer.echo(f"models:/claimrisk@champion -> version {result.version}")
+    else:
+        typer.echo("not promoted: the champion is at least as good (use --force to override)")
+
+
+def tune_command(
+    data: Annotated[Path, typer.Option(help="Dataset folder.")],
+    trials: Annotated[int, typer.Option(help="Optuna trials.")] = 20,
+    out: Annotated[Path, typer.Option(help="Where to write the best params.")] = Path(
+        "models/params.json"
+    ),
+) -> None:
+    """Search denial-model hyperparameters on the validation window (Optuna)."""
+    from features.io import load_dataset
+    from features.pipeline import build_training_matrix
+    from training.tune import tune_denial
+
+    try:
+        tables, _ = load_dataset(data)
+    except (DatasetError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    matrix, _ = build_training_matrix(tables)
+    best, loss, default = tune_denial(matrix, trials)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"denial": best}, indent=2))
+    typer.echo(f"validation log loss: default {default:.5f}, best of {trials} trials {loss:.5f}")
+    typer.echo(f"wrote {out}; use: claimrisk train --data {data} --params {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("promote")(promote_command)
+    app.command("tune")(tune_command)

@@ -1,0 +1,198 @@
+"""The jobs behind ``claimrisk train``, ``evaluate`` and ``promote``: I/O around pure steps.
+
+``train`` loads a dataset, builds the point-in-time matrix, fits and evaluates the models,
+writes the bundle and its report under ``models/NAME`` and logs the run (params, data window,
+row counts, metrics, report, pyfunc model) to MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from features.io import load_dataset, read_truth
+from features.pipeline import build_training_matrix
+from training import tracking
+from training.evaluate import evaluate
+from training.model import ClaimriskModel
+from training.report import write_report
+from training.train import Progress, Split, fit_models
+
+#: The metric ``promote`` compares, and which way is better.
+PROMOTION_METRIC = "denial.roc_auc"
+
+
+@dataclass
+class TrainResult:
+    model: ClaimriskModel
+    metrics: dict[str, float]
+    folder: Path
+    run_id: str
+    model_uri: str
+    seconds: float
+
+
+class Stopwatch:
+    """Prints each stage with the elapsed time, so a long run is never silent."""
+
+    def __init__(self, echo: Progress) -> None:
+        self.began = time.perf_counter()
+        self.echo = echo
+
+    def __call__(self, message: str) -> None:
+        self.echo(f"[{time.perf_counter() - self.began:6.1f} s] {message}")
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.began
+
+
+def train(
+    data: Path,
+    out: Path,
+    tracking_uri: str | None = None,
+    experiment: str = tracking.DEFAULT_EXPERIMENT,
+    params: dict[str, dict[str, Any]] | None = None,
+    echo: Progress = print,
+) -> TrainResult:
+    clock = Stopwatch(echo)
+    clock(f"loading {data}")
+    tables, _ = load_dataset(data)
+    truth = read_truth(data)
+    clock(f"{len(tables['claims']):,} claims; building point-in-time features")
+    matrix, pipeline = build_training_matrix(tables)
+    clock(f"training matrix {matrix.shape[0]:,} x {len(pipeline.get_feature_names_out())}")
+    model, split = fit_models(matrix, pipeline, params, progress=clock)
+    clock(
+        "evaluating on the report window (model, baselines"
+        + (", oracle)" if truth is not None else ")")
+    )
+    metrics, frames = evaluate(model, matrix, split, truth)
+    model.metadata["metrics"] = metrics
+    model.metadata["data"] = str(data)
+    model.metadata["trained_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    model.save(out)
+    sample = split.x[np.random.default_rng(0).permutation(len(split.x))[:2000]]
+    write_report(out, model, metrics, frames, sample, title=f"claimrisk model report: {out.name}")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    clock(f"saved {out}; logging to MLflow")
+
+    uri = tracking.use_store(tracking_uri, experiment)
+    with mlflow.start_run(run_name=out.name) as run:
+        mlflow.log_params(_flat_params(model, data))
+        mlflow.log_metrics(tracking.as_metrics(metrics))
+        mlflow.log_metric("train_seconds", clock.seconds)
+        mlflow.set_tags({f"window.{k}": v for k, v in model.metadata["windows"].items()})
+        mlflow.log_artifacts(str(out), artifact_path="report")
+        example = tracking.flatten(
+            tables["claims"].tail(2),
+            tables["claim_lines"][
+                tables["claim_lines"]["claim_id"].isin(tables["claims"]["claim_id"].tail(2))
+            ],
+        )
+        model_uri = tracking.log_model(model, out, tracking.json_shaped(example))
+        run_id = run.info.run_id
+    model.metadata.update(run_id=run_id, model_uri=model_uri, tracking_uri=uri)
+    model.save(out)
+    clock("done")
+    return TrainResult(model, metrics, out, run_id, model_uri, clock.seconds)
+
+
+def _flat_params(model: ClaimriskModel, data: Path) -> dict[str, Any]:
+    flat: dict[str, Any] = {"data": str(data)}
+    for name, params in model.metadata["params"].items():
+        for k, v in params.items():
+            flat[f"{name}.{k}"] = v
+    for k, v in model.metadata["rows"].items():
+        flat[f"rows.{k}"] = v
+    for k, v in model.metadata["windows"].items():
+        flat[f"window.{k}"] = v
+    flat["calibration.denial"] = model.denial_calibrator.method
+    flat["calibration.recovery"] = model.recovery_calibrator.method
+    return flat
+
+
+def evaluate_on(
+    model: ClaimriskModel, tables: dict[str, pd.DataFrame], truth: pd.DataFrame | None
+) -> dict[str, float]:
+    """A fitted model's metrics on the most recent window of ``tables``.
+
+    Labels and windows come from the data; the features come from the model's own pipeline
+    with history taken point in time from the data (``point_in_time_matrix``).
+    """
+    matrix, _ = build_training_matrix(tables)
+    split = Split.of(matrix)
+    split = Split(model.pipeline.point_in_time_matrix(tables), split.windows, split.window)
+    metrics, _ = evaluate(model, matrix, split, truth)
+    return metrics
+
+
+def load_model(reference: str) -> ClaimriskModel:
+    """A bundle folder/file, or an MLflow ``models:/`` / ``runs:/`` URI."""
+    if reference.startswith(("models:/", "runs:/")):
+        return tracking.load_registered(reference)
+    return ClaimriskModel.load(Path(reference))
+
+
+def logged_uri(reference: str) -> str:
+    """An MLflow model URI as given, or the one a bundle folder was logged under."""
+    if reference.startswith(("models:/", "runs:/")):
+        return reference
+    meta = Path(reference) / "metadata.json"
+    if not meta.exists():
+        raise FileNotFoundError(
+            f"{reference} is neither an MLflow model URI (models:/..., runs:/...) nor a bundle "
+            "folder written by `claimrisk train`"
+        )
+    return json.loads(meta.read_text())["model_uri"]
+
+
+@dataclass
+class Promotion:
+    version: str
+    promoted: bool
+    challenger: float
+    champion: float | None
+    champion_version: str | None
+
+
+def promote(
+    model_uri: str,
+    data: Path,
+    tracking_uri: str | None = None,
+    force: bool = False,
+) -> Promotion:
+    """Register ``model_uri`` as ``claimrisk``; move ``champion`` to it only if it beats the
+    current champion on the same recent window of ``data`` (or when forced)."""
+    tracking.use_store(tracking_uri)
+    client = MlflowClient()
+    model_uri = logged_uri(model_uri)
+    tables, _ = load_dataset(data)
+    truth = read_truth(data)
+    challenger = evaluate_on(load_model(model_uri), tables, truth)[PROMOTION_METRIC]
+    current = tracking.champion_version(client)
+    champion = None
+    if current is not None:
+        champion_model = load_model(f"models:/{tracking.REGISTERED_NAME}@{tracking.CHAMPION}")
+        champion = evaluate_on(champion_model, tables, truth)[PROMOTION_METRIC]
+    version = tracking.register(model_uri)
+    wins = champion is None or challenger > champion
+    if wins or force:
+        client.set_registered_model_alias(
+            tracking.REGISTERED_NAME, tracking.CHAMPION, version.version
+        )
+    return Promotion(
+        version=str(version.version),
+        promoted=wins or force,
+        challenger=challenger,
+        champion=champion,
+        champion_version=None if current is None else str(current.version),
+    )

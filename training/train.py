@@ -1,0 +1,159 @@
+"""Fit every model of a claimrisk bundle from a training matrix, on time windows.
+
+``fit_models`` is pure computation (matrix in, model out); ``claimrisk train`` wraps it with
+loading, evaluation, the report and MLflow (see ``training.run``).
+
+Which rows teach which model:
+
+- ``denial``: every claim with a first remit; train window → boosters, validation window →
+  early stopping, calibration and the risk-band thresholds.
+- ``category``: denied claims, same windows; labels are indices into ``DENIAL_CATEGORIES``.
+- ``recovery``: denials with a decided appeal, windows by denial date (see ``training.data``);
+  the denial's category is a feature.
+- ``amount``: paid claims; target = paid ÷ billed. A denial's stake is what the payer would have
+  paid on a clean claim like it, which paid claims show directly and in far larger numbers than
+  the few recovered appeals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import DENIAL_CATEGORIES
+from features.pipeline import FeaturePipeline
+from training.boosters import DEFAULT_PARAMS, fit_booster
+from training.calibration import choose_calibrator
+from training.data import (
+    RECOVERY_FEATURES,
+    Windows,
+    category_codes,
+    feature_matrix,
+    recovery_matrix,
+    recovery_windows,
+)
+from training.model import ClaimriskModel
+
+#: Risk bands: the top 10 % of validation claims are ``high`` (what an office can review before
+#: submission), the next 15 % ``medium``.
+HIGH_SHARE, MEDIUM_SHARE = 0.10, 0.25
+#: The amount model needs far fewer rows than there are paid claims.
+AMOUNT_ROWS = 200_000
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Split:
+    """The matrix's numeric features and where each row belongs."""
+
+    x: np.ndarray
+    windows: Windows
+    window: np.ndarray  # 'train' | 'valid' | 'report' per claim
+
+    @classmethod
+    def of(cls, matrix: pd.DataFrame) -> Split:
+        windows = Windows.from_dates(matrix["submission_date"])
+        return cls(feature_matrix(matrix), windows, windows.assign(matrix["submission_date"]))
+
+
+def _rows(mask: np.ndarray, split: Split, which: str) -> np.ndarray:
+    return np.flatnonzero(mask & (split.window == which))
+
+
+def fit_models(
+    matrix: pd.DataFrame,
+    pipeline: FeaturePipeline,
+    params: dict[str, dict[str, Any]] | None = None,
+    progress: Progress = lambda _: None,
+    split: Split | None = None,
+) -> tuple[ClaimriskModel, Split]:
+    """Train denial, category, recovery and amount models; calibrate; choose risk thresholds."""
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    split = split or Split.of(matrix)
+    x = split.x
+    counts: dict[str, int] = {}
+
+    labelled = matrix["label_denied"].notna().to_numpy()
+    y = matrix["label_denied"].to_numpy(dtype=float)
+    tr, va = _rows(labelled, split, "train"), _rows(labelled, split, "valid")
+    progress(f"denial: {len(tr):,} train / {len(va):,} validation claims")
+    denial = fit_booster(params["denial"], x[tr], y[tr], x[va], y[va])
+    denial_cal, denial_briers = choose_calibrator(denial.predict(x[va]), y[va])
+    p_valid = denial_cal(denial.predict(x[va]))
+    thresholds = {
+        "high": float(np.quantile(p_valid, 1 - HIGH_SHARE)),
+        "medium": float(np.quantile(p_valid, 1 - MEDIUM_SHARE)),
+    }
+    counts.update(denial_train=len(tr), denial_valid=len(va))
+
+    denied = (matrix["label_denied"] == 1).to_numpy() & matrix["label_category"].notna().to_numpy()
+    cat = category_codes(matrix["label_category"])
+    tr, va = _rows(denied, split, "train"), _rows(denied, split, "valid")
+    progress(f"category: {len(tr):,} train / {len(va):,} validation denials")
+    category = fit_booster(
+        {**params["category"], "num_class": len(DENIAL_CATEGORIES)},
+        x[tr],
+        cat[tr],
+        x[va],
+        cat[va],
+    )
+    counts.update(category_train=len(tr), category_valid=len(va))
+
+    decided = np.flatnonzero(matrix["label_overturned"].notna().to_numpy())
+    rec_window = recovery_windows(matrix["remit_date"].iloc[decided])
+    xr = recovery_matrix(x[decided], matrix["label_category"].to_numpy(dtype=object)[decided])
+    yr = matrix["label_overturned"].to_numpy(dtype=float)[decided]
+    rtr, rva = rec_window == "train", rec_window == "valid"
+    progress(f"recovery: {rtr.sum():,} train / {rva.sum():,} validation decided appeals")
+    recovery = fit_booster(
+        params["recovery"], xr[rtr], yr[rtr], xr[rva], yr[rva], names=RECOVERY_FEATURES
+    )
+    recovery_cal, recovery_briers = choose_calibrator(recovery.predict(xr[rva]), yr[rva])
+    counts.update(recovery_train=int(rtr.sum()), recovery_valid=int(rva.sum()))
+
+    paid = matrix["label_paid_amount"].notna().to_numpy() & (
+        matrix["total_charge"].to_numpy(dtype=float) > 0
+    )
+    share = matrix["label_paid_amount"].to_numpy(dtype=float) / np.maximum(
+        matrix["total_charge"].to_numpy(dtype=float), 0.01
+    )
+    tr = _rows(paid, split, "train")
+    tr = np.random.default_rng(0).permutation(tr)[:AMOUNT_ROWS]
+    va = _rows(paid, split, "valid")[:AMOUNT_ROWS]
+    progress(f"amount: {len(tr):,} train / {len(va):,} validation paid claims")
+    amount = fit_booster(params["amount"], x[tr], share[tr], x[va], share[va])
+
+    model = ClaimriskModel(
+        pipeline=pipeline,
+        denial=denial,
+        denial_calibrator=denial_cal,
+        category=category,
+        recovery=recovery,
+        recovery_calibrator=recovery_cal,
+        amount=amount,
+        thresholds=thresholds,
+        metadata={
+            "windows": split.windows.as_dict(),
+            "rows": counts,
+            "trees": {
+                "denial": denial.num_trees(),
+                "category": category.num_trees(),
+                "recovery": recovery.num_trees(),
+                "amount": amount.num_trees(),
+            },
+            "calibration": {
+                "denial": {"chosen": denial_cal.method, "brier": denial_briers},
+                "recovery": {"chosen": recovery_cal.method, "brier": recovery_briers},
+            },
+            "thresholds": thresholds,
+            "params": params,
+            "feature_names": list(pipeline.get_feature_names_out()),
+            "history_cutoff": f"{pipeline.cutoff_:%Y-%m-%d}",
+        },
+    )
+    return model, split
