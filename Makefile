@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_CLAIMS ?= 200000
+PORT ?= 8000
 
 .PHONY: install demo test lint format bench docs clean
 
@@ -15,11 +16,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install claimrisk with its dev tools
 
-demo: install  ## synthesize claims, validate, train, register and promote a model
+demo: install  ## synthesize claims, validate, train, register, promote, then serve
 	$(BIN)/claimrisk generate --claims $(DEMO_CLAIMS) --seed 7 --out data/demo
 	$(BIN)/claimrisk validate data/demo
 	$(BIN)/claimrisk train --data data/demo --out models/demo
 	$(BIN)/claimrisk promote --model models/demo --data data/demo
+	@echo ""
+	@echo "Serving models:/claimrisk@champion on http://127.0.0.1:$(PORT) (docs: /docs; no API key: demo only)."
+	@echo "Score a claim from another terminal:"
+	@echo "  $(BIN)/claimrisk example score | curl -s -X POST http://127.0.0.1:$(PORT)/v1/claims/score -H 'content-type: application/json' -d @-"
+	@echo ""
+	$(BIN)/claimrisk serve --model models:/claimrisk@champion --port $(PORT) --no-auth
 
 test: install  ## lint, then every test (real fits, real files, real notebooks)
 	$(BIN)/ruff check .

@@ -150,6 +150,17 @@ def _specialty_of(taxonomy: pd.Series) -> pd.Series:
     return taxonomy.map(lambda t: TAXONOMY_SPECIALTY.get(t, t) if isinstance(t, str) else None)
 
 
+def _member(values: np.ndarray, choices: tuple[str, ...]) -> np.ndarray:
+    """``np.isin`` without its fixed cost (~7 µs) on the handful of values of one claim."""
+    if values.size > 256:
+        return np.isin(values, choices)
+    pool = frozenset(choices)
+    flat = values.ravel().tolist()
+    return np.fromiter((v in pool for v in flat), dtype=bool, count=len(flat)).reshape(
+        values.shape
+    )
+
+
 def _per_claim_any(flag: np.ndarray, line_claim: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(line_claim, weights=flag.astype(float), minlength=n) > 0
 
@@ -243,10 +254,10 @@ def claim_numbers(
         return _per_claim_any(flag, line_claim, n).astype(float)
 
     def has_mod(*values: str) -> np.ndarray:
-        return np.isin(mods, values).any(axis=1) if len(mods) else np.zeros(0, dtype=bool)
+        return _member(mods, values).any(axis=1) if len(mods) else np.zeros(0, dtype=bool)
 
     def claim_has(codes: tuple[str, ...]) -> np.ndarray:
-        return _per_claim_any(np.isin(code, codes), line_claim, n)[line_claim]
+        return _per_claim_any(_member(code, codes), line_claim, n)[line_claim]
 
     units = np.nan_to_num(lines["units"])
     unit_typical = np.array([typical.get(c, np.nan) for c in code.tolist()], dtype=float)
@@ -267,7 +278,7 @@ def claim_numbers(
         else np.array([np.datetime64(int(d), "D") if d == d else np.datetime64("NaT") for d in day])
     )
     freq = claims["frequency_code"]
-    correction = np.isin(freq, ("7", "8"))
+    correction = _member(freq, ("7", "8"))
     dx = claims["diagnosis_codes"].tolist()
     return {
         "total_charge": total,

@@ -17,6 +17,7 @@ refresh``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,11 @@ class EventLog:
     keys: np.ndarray  # int64
     days: np.ndarray  # int64
     cum: np.ndarray  # float64 [rows, len(COUNT_COLUMNS)]
+
+    @cached_property
+    def composite(self) -> np.ndarray:
+        """Keys and days in one sortable int64, built once: every lookup binary-searches it."""
+        return self.keys * _SHIFT + self.days
 
     @classmethod
     def from_events(cls, keys: np.ndarray, days: np.ndarray, counts: np.ndarray) -> EventLog:
@@ -62,7 +68,7 @@ class EventLog:
         if not len(self.keys) or not valid.any():
             return out
         k, d = keys[valid], days[valid].astype(np.int64)
-        pos = np.searchsorted(self.keys * _SHIFT + self.days, k * _SHIFT + d, side="left") - 1
+        pos = np.searchsorted(self.composite, k * _SHIFT + d, side="left") - 1
         hit = (pos >= 0) & (self.keys[np.maximum(pos, 0)] == k)
         rows = np.flatnonzero(valid)[hit]
         out[rows] = self.cum[pos[hit]]

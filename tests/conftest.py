@@ -33,3 +33,17 @@ def small_dataset_dir(small_world, tmp_path_factory) -> Path:
 def tables(small_world) -> dict[str, pd.DataFrame]:
     """A private deep copy of the small world's tables, free to corrupt."""
     return {name: frame.copy(deep=True) for name, frame in small_world[0].items()}
+
+
+@pytest.fixture(scope="session")
+def trained(small_dataset_dir, tmp_path_factory):
+    """(TrainResult, tracking URI): one real training run of the small world, logged to a
+    temporary SQLite MLflow store. Treat the model as read-only."""
+    from training.run import train
+
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    result = train(
+        small_dataset_dir, root / "models" / "small", tracking_uri=uri, echo=lambda _: None
+    )
+    return result, uri

@@ -17,19 +17,8 @@ from training import metrics as m
 from training import tracking
 from training.calibration import choose_calibrator
 from training.model import ClaimriskModel
-from training.run import evaluate_on, promote, train
+from training.run import evaluate_on, promote
 from training.worklist import priority_order
-
-
-@pytest.fixture(scope="module")
-def trained(small_dataset_dir, tmp_path_factory):
-    """One real training run of the small world, logged to a temporary SQLite MLflow store."""
-    root = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    result = train(
-        small_dataset_dir, root / "models" / "small", tracking_uri=uri, echo=lambda _: None
-    )
-    return result, uri
 
 
 def test_training_writes_a_bundle_report_and_flat_metrics(trained):

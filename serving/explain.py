@@ -1,0 +1,219 @@
+"""From SHAP contributions to sentences a biller can act on.
+
+LightGBM's ``pred_contrib`` says how much each feature pushed a claim's denial log-odds up. The
+features with the largest upward pushes become *factors*: a plain sentence built from the claim's
+own values ("No prior authorization number; this payer has denied 97110 for authorization in 31 %
+of claims") and an action to take before submission. A feature without a sentence of its own falls
+back to its registry description, so a new feature is never silently unexplained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from features.registry import FEATURE_NAMES, FEATURES
+
+DESCRIPTIONS = {f.name: f.meaning for f in FEATURES}
+INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+#: Factors shown per claim, and the smallest push worth a sentence (log-odds).
+TOP_FACTORS = 3
+MIN_CONTRIBUTION = 0.05
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a sentence may mention: the claim's features and its raw codes."""
+
+    values: np.ndarray  # the claim's feature row
+    procedure: str | None
+    diagnosis: str | None
+    payer: str | None
+
+    def __getitem__(self, feature: str) -> float:
+        return float(self.values[INDEX[feature]])
+
+
+def _pct(v: float) -> str:
+    return "unknown" if np.isnan(v) else f"{v:.0%}"
+
+
+#: Flags whose sentence describes their absence (value 0).
+RISK_WHEN_ABSENT = frozenset({"prior_auth_present", "eligibility_verified"})
+
+Sentence = Callable[[Context], tuple[str, str]]
+
+SENTENCES: dict[str, Sentence] = {
+    "prior_auth_present": lambda c: (
+        "No prior authorization number"
+        + (
+            f"; this payer has denied {c.procedure} for authorization in "
+            f"{_pct(c['hist_payer_proc_auth_rate_max'])} of claims"
+            if c.procedure
+            else ""
+        ),
+        "Obtain prior authorization and add its number to the claim (REF*G1)",
+    ),
+    "hist_payer_proc_auth_rate_max": lambda c: (
+        f"This payer often requires authorization for {c.procedure or 'a procedure on this claim'} "
+        f"({_pct(c['hist_payer_proc_auth_rate_max'])} authorization denials)",
+        "Confirm the authorization on file covers every line and date of service",
+    ),
+    "hist_payer_proc_auth_rate_90d_max": lambda c: (
+        f"This payer recently started denying {c.procedure or 'a procedure on this claim'} "
+        f"for authorization ({_pct(c['hist_payer_proc_auth_rate_90d_max'])} in 90 days)",
+        "Check the payer's current prior-authorization list before submitting",
+    ),
+    "eligibility_verified": lambda c: (
+        "Eligibility was not verified before the service",
+        "Run a real-time eligibility check (270/271) and update coverage",
+    ),
+    "eligibility_days_before_service": lambda c: (
+        f"Eligibility was last checked {c['eligibility_days_before_service']:.0f} days before "
+        "the service",
+        "Re-verify eligibility: coverage may have changed since the last check",
+    ),
+    "hist_patient_eligibility_rate": lambda c: (
+        "This patient's recent claims were denied for eligibility",
+        "Confirm the patient's current coverage and payer before submitting",
+    ),
+    "hist_patient_rate": lambda c: (
+        f"This patient's earlier claims were often denied ({_pct(c['hist_patient_rate'])})",
+        "Review the patient's coverage and recent denials",
+    ),
+    "days_to_filing_limit": lambda c: (
+        (
+            f"The payer's filing limit passed {-c['days_to_filing_limit']:.0f} days ago"
+            if c["days_to_filing_limit"] < 0
+            else f"Only {c['days_to_filing_limit']:.0f} days remain before the payer's filing limit"
+        ),
+        "Submit today; if late, attach proof of timely filing",
+    ),
+    "submission_lag_days": lambda c: (
+        f"Submitted {c['submission_lag_days']:.0f} days after the service",
+        "Submit sooner; keep proof of timely filing",
+    ),
+    "therapy_without_modifier": lambda c: (
+        "Therapy code billed without a GP/GO/GN therapy modifier",
+        "Add the therapy discipline modifier (GP, GO or GN)",
+    ),
+    "em_minor_procedure_without_25": lambda c: (
+        "E/M visit billed with a minor procedure but without modifier 25",
+        "Add modifier 25 to the E/M if it was significant and separately identifiable",
+    ),
+    "ncci_pair_without_distinct_modifier": lambda c: (
+        "Two procedures that NCCI bundles are billed without a distinct-service modifier",
+        "Add 59 or XE/XS/XP/XU if the services were distinct; otherwise bill the column-1 code",
+    ),
+    "correction_without_original": lambda c: (
+        "Replacement or void claim without the original claim reference",
+        "Add the payer claim control number of the original claim (REF*F8)",
+    ),
+    "is_replacement": lambda c: (
+        "Replacement claims are denied more often by this payer",
+        "Make sure the original was adjudicated and reference it",
+    ),
+    "other_coverage": lambda c: (
+        "The patient has other coverage",
+        "Confirm the coordination-of-benefits order; bill the primary payer first",
+    ),
+    "hist_payer_proc_noncovered_rate_max": lambda c: (
+        f"This payer often does not cover {c.procedure or 'a procedure on this claim'} "
+        f"({_pct(c['hist_payer_proc_noncovered_rate_max'])} non-covered denials)",
+        "Check the payer's coverage policy; get an ABN or waiver where it applies",
+    ),
+    "hist_payer_proc_necessity_rate_max": lambda c: (
+        f"This payer often questions medical necessity for {c.procedure or 'this procedure'}",
+        "Attach documentation supporting medical necessity; check the LCD/NCD",
+    ),
+    "hist_proc_dx_chapter_rate_max": lambda c: (
+        f"The diagnosis {c.diagnosis or ''} is often not accepted for this procedure".replace(
+            "  ", " "
+        ),
+        "Check that the diagnosis pointers support each procedure (LCD/NCD)",
+    ),
+    "hist_proc_dx_chapter_necessity_rate_max": lambda c: (
+        f"Diagnosis {c.diagnosis or ''} rarely supports this procedure's medical necessity",
+        "Point each line to the diagnosis that supports it; add documentation",
+    ),
+    "hist_payer_proc_coding_rate_max": lambda c: (
+        f"This payer often denies {c.procedure or 'this procedure'} for coding errors",
+        "Review the code, modifiers and units against the payer's policy",
+    ),
+    "hist_payer_proc_bundling_rate_max": lambda c: (
+        f"This payer often bundles {c.procedure or 'this procedure'} into another service",
+        "Check NCCI edits and modifiers for the procedures billed together",
+    ),
+    "hist_payer_proc_mod_rate_max": lambda c: (
+        f"This payer denies this procedure/modifier combination often "
+        f"({_pct(c['hist_payer_proc_mod_rate_max'])})",
+        "Review the modifiers on each line",
+    ),
+    "hist_provider_rate": lambda c: (
+        f"This provider's claims are denied often ({_pct(c['hist_provider_rate'])})",
+        "Review this provider's recent denials for a repeating cause",
+    ),
+    "hist_provider_rate_90d": lambda c: (
+        f"This provider's denial rate rose recently ({_pct(c['hist_provider_rate_90d'])} "
+        "in 90 days)",
+        "Review this provider's recent denials for a repeating cause",
+    ),
+    "provider_npi": lambda c: (
+        "This rendering provider's claims carry extra denial risk",
+        "Check credentialing and documentation habits for this provider",
+    ),
+    "hist_provider_documentation_rate": lambda c: (
+        "This provider's claims are often denied for missing documentation",
+        "Attach the visit notes and records the payer asks for",
+    ),
+    "hist_provider_eligibility_rate": lambda c: (
+        "This provider's claims are often denied for eligibility",
+        "Verify eligibility at scheduling and again at check-in",
+    ),
+    "hist_provider_payer_other_rate": lambda c: (
+        "This provider is often denied by this payer for administrative reasons",
+        "Check the provider's enrolment and credentialing with this payer",
+    ),
+    "hist_provider_payer_rate": lambda c: (
+        f"This provider's claims to this payer are denied often "
+        f"({_pct(c['hist_provider_payer_rate'])})",
+        "Check enrolment and the payer's rules for this provider",
+    ),
+}
+
+
+def factors(contributions: np.ndarray, context: Context) -> list[dict]:
+    """The top upward pushes of one claim as factors (feature, contribution, reason, action)."""
+    push = contributions[: len(FEATURE_NAMES)]
+    out: list[dict] = []
+    for i in np.argsort(-push, kind="stable"):
+        if push[i] < MIN_CONTRIBUTION or len(out) == TOP_FACTORS:
+            break
+        name = FEATURE_NAMES[i]
+        sentence = SENTENCES.get(name)
+        if name in RISK_WHEN_ABSENT and context.values[i] != 0:
+            sentence = None  # the sentence says "no ...": only true when it is absent
+        if sentence is not None:
+            reason, action = sentence(context)
+        else:
+            reason = DESCRIPTIONS[name].rstrip(".")
+            value = context.values[i]
+            if not np.isnan(value):
+                reason += f" (value {value:g})"
+            action = "Review this before submitting"
+        out.append(
+            {
+                "feature": name,
+                "contribution": round(float(push[i]), 4),
+                "reason": reason,
+                "action": action,
+            }
+        )
+    return out
+
+
+def actions(found: list[dict]) -> list[str]:
+    """Distinct actions in order of the factors they came from."""
+    return list(dict.fromkeys(f["action"] for f in found))

@@ -1,0 +1,152 @@
+"""Request and response bodies. The claim and line models are *built from the data contract*.
+
+``features/contract.py`` is the one definition of a claim; the API's ``Claim`` and ``ClaimLine``
+are generated from its fields (types, required/optional, patterns, allowed values, bounds,
+descriptions, examples), so the OpenAPI docs, request validation and the feature pipeline can
+never disagree about what a claim is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from features.contract import CLAIM_LINES, CLAIMS
+from features.contract import Field as ContractField
+
+PYTHON_TYPES: dict[str, type] = {
+    "string": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "date": dt.date,
+}
+
+
+def _field(f: ContractField) -> tuple[Any, Any]:
+    kind = PYTHON_TYPES[f.kind]
+    if f.allowed:
+        kind = Literal[f.allowed]  # type: ignore[valid-type]
+    constraints: dict[str, Any] = {"description": f"{f.description} Expected: {f.expectation()}."}
+    if f.pattern and not f.allowed:
+        constraints["pattern"] = f"^(?:{f.pattern})$"  # the contract means the whole value
+    if f.minimum is not None:
+        constraints["ge"] = f.minimum
+    if f.maximum is not None:
+        constraints["le"] = f.maximum
+    if f.example:
+        constraints["examples"] = [f.example]
+    if f.required:
+        return kind, Field(..., **constraints)
+    return kind | None, Field(None, **constraints)
+
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+ClaimLine = create_model(
+    "ClaimLine",
+    __config__=_STRICT,
+    __doc__=CLAIM_LINES.description,
+    **{f.name: _field(f) for f in CLAIM_LINES.fields if f.name != "claim_id"},
+)
+
+Claim = create_model(
+    "Claim",
+    __config__=_STRICT,
+    __doc__=CLAIMS.description,
+    **{f.name: _field(f) for f in CLAIMS.fields},
+    lines=(list[ClaimLine], Field(..., min_length=1, max_length=50, description="The lines.")),
+)
+
+Explain = Literal["all", "flagged", "none"]
+
+
+class ScoreRequest(BaseModel):
+    model_config = _STRICT
+    claims: list[Claim] = Field(..., min_length=1, description="1 to 10,000 claims.")  # type: ignore[valid-type]
+    explain: Explain = Field(
+        "flagged",
+        description="Which claims get factors and actions: all, flagged (medium/high) or none.",
+    )
+
+
+class Factor(BaseModel):
+    feature: str
+    contribution: float = Field(description="SHAP contribution to the denial log-odds.")
+    reason: str
+    action: str
+
+
+class CategoryProbability(BaseModel):
+    category: str
+    probability: float
+
+
+class ClaimScore(BaseModel):
+    claim_id: str
+    denial_probability: float
+    risk_band: Literal["low", "medium", "high"]
+    likely_categories: list[CategoryProbability]
+    factors: list[Factor] | None = None
+    actions: list[str] | None = None
+    unknown_codes: list[str] = Field(
+        default_factory=list,
+        description="Codes the model never saw in training: scored, with less confidence.",
+    )
+
+
+class ScoreResponse(BaseModel):
+    model_version: str
+    scores: list[ClaimScore]
+
+
+class OpenDenial(BaseModel):
+    model_config = _STRICT
+    claim: Claim  # type: ignore[valid-type]
+    carc_codes: list[str] = Field(
+        ..., min_length=1, description="CARCs on the denial, e.g. ['197'] or ['CO-197', 'N54']."
+    )
+    denied_amount: float = Field(..., ge=0, description="Billed amount denied (dollars).")
+    denial_date: dt.date = Field(..., description="Remit date of the denial (YYYY-MM-DD).")
+    appeal_deadline: dt.date | None = Field(
+        None, description="Override: the last day to appeal (default: denial date + payer window)."
+    )
+
+
+class RankRequest(BaseModel):
+    model_config = _STRICT
+    denials: list[OpenDenial] = Field(..., min_length=1)
+    as_of: dt.date = Field(..., description="The day the queue is worked (YYYY-MM-DD).")
+    capacity: int | None = Field(
+        None, ge=1, description="How many items the team can work; the rest are marked 'later'."
+    )
+
+
+class RankedDenial(BaseModel):
+    claim_id: str
+    priority: int
+    category: str
+    recovery_probability: float
+    recoverable_amount: float
+    expected_recovery: float
+    effort_hours: float
+    days_to_deadline: int | None
+    expired: bool
+    next_step: Literal["corrected_claim", "appeal_with_documentation", "write_off"]
+    within_capacity: bool
+    unknown_codes: list[str] = Field(default_factory=list)
+
+
+class RankResponse(BaseModel):
+    model_version: str
+    as_of: dt.date
+    items: list[RankedDenial]
+
+
+class ReloadRequest(BaseModel):
+    model_config = _STRICT
+    model: str | None = Field(
+        None, description="Bundle folder or models:/claimrisk@champion (default: as configured)."
+    )
