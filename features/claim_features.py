@@ -156,9 +156,7 @@ def _member(values: np.ndarray, choices: tuple[str, ...]) -> np.ndarray:
         return np.isin(values, choices)
     pool = frozenset(choices)
     flat = values.ravel().tolist()
-    return np.fromiter((v in pool for v in flat), dtype=bool, count=len(flat)).reshape(
-        values.shape
-    )
+    return np.fromiter((v in pool for v in flat), dtype=bool, count=len(flat)).reshape(values.shape)
 
 
 def _per_claim_any(flag: np.ndarray, line_claim: np.ndarray, n: int) -> np.ndarray:

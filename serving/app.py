@@ -252,6 +252,12 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
         log.error("internal error on %s: %s", request.url.path, type(exc).__name__)
         return JSONResponse(status_code=500, content={"detail": "internal error; see server log"})
 
+    def _within_batch(size: int, what: str) -> None:
+        if size > settings.max_batch:
+            raise HTTPException(
+                413, f"{size} {what}: send at most {settings.max_batch} per request"
+            )
+
     @app.post(
         "/v1/claims/score",
         response_model=ScoreResponse,
@@ -259,10 +265,7 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
         summary="Denial risk of claims before submission",
     )
     async def score_claims(request: Annotated[ScoreRequest, SCORE_BODY]) -> Any:
-        if len(request.claims) > settings.max_batch:
-            raise HTTPException(
-                413, f"{len(request.claims)} claims: send at most {settings.max_batch} per request"
-            )
+        _within_batch(len(request.claims), "claims")
         current = slot.current
         scores = await _compute(
             len(request.claims), scoring.score, current.model, request.claims, request.explain
@@ -279,11 +282,7 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
         summary="Order open denials by expected recovered dollars per hour of work",
     )
     async def rank_denials(request: Annotated[RankRequest, RANK_BODY]) -> Any:
-        if len(request.denials) > settings.max_batch:
-            raise HTTPException(
-                413,
-                f"{len(request.denials)} denials: send at most {settings.max_batch} per request",
-            )
+        _within_batch(len(request.denials), "denials")
         current = slot.current
         items = await _compute(
             len(request.denials),
