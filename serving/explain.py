@@ -40,6 +40,14 @@ def _pct(v: float) -> str:
     return "unknown" if np.isnan(v) else f"{v:.0%}"
 
 
+def _filing(days: float) -> str:
+    if np.isnan(days):
+        return "The payer's filing limit is unknown (a payer the model has not seen)"
+    if days < 0:
+        return f"The payer's filing limit passed {-days:.0f} days ago"
+    return f"Only {days:.0f} days remain before the payer's filing limit"
+
+
 #: Flags whose sentence describes their absence (value 0).
 RISK_WHEN_ABSENT = frozenset({"prior_auth_present", "eligibility_verified"})
 
@@ -71,9 +79,13 @@ SENTENCES: dict[str, Sentence] = {
         "Run a real-time eligibility check (270/271) and update coverage",
     ),
     "eligibility_days_before_service": lambda c: (
-        f"Eligibility was last checked {c['eligibility_days_before_service']:.0f} days before "
-        "the service",
-        "Re-verify eligibility: coverage may have changed since the last check",
+        (
+            "Eligibility was not checked before the service"
+            if np.isnan(c["eligibility_days_before_service"])
+            else f"Eligibility was last checked {c['eligibility_days_before_service']:.0f} days "
+            "before the service"
+        ),
+        "Run a real-time eligibility check (270/271): coverage may have changed",
     ),
     "hist_patient_eligibility_rate": lambda c: (
         "This patient's recent claims were denied for eligibility",
@@ -84,15 +96,15 @@ SENTENCES: dict[str, Sentence] = {
         "Review the patient's coverage and recent denials",
     ),
     "days_to_filing_limit": lambda c: (
-        (
-            f"The payer's filing limit passed {-c['days_to_filing_limit']:.0f} days ago"
-            if c["days_to_filing_limit"] < 0
-            else f"Only {c['days_to_filing_limit']:.0f} days remain before the payer's filing limit"
-        ),
+        _filing(c["days_to_filing_limit"]),
         "Submit today; if late, attach proof of timely filing",
     ),
     "submission_lag_days": lambda c: (
-        f"Submitted {c['submission_lag_days']:.0f} days after the service",
+        (
+            "The submission date is missing or before the service"
+            if np.isnan(c["submission_lag_days"])
+            else f"Submitted {c['submission_lag_days']:.0f} days after the service"
+        ),
         "Submit sooner; keep proof of timely filing",
     ),
     "therapy_without_modifier": lambda c: (

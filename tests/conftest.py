@@ -14,6 +14,16 @@ from features.io import write_dataset
 SMALL = WorldConfig(n_claims=6_000, seed=3)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_mlflow_store(tmp_path_factory):
+    """No test may write to the project's own MLflow store: default to a temporary one."""
+    root = tmp_path_factory.mktemp("default-mlflow")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def small_world() -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """(tables, truth) of a 6,000-claim world. Treat as read-only: copy before changing."""

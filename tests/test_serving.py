@@ -70,6 +70,7 @@ def test_the_openapi_example_scores_as_it_stands(client):
     assert score["risk_band"] in ("low", "medium", "high")
     assert len(score["likely_categories"]) == 3
     assert score["factors"] and all(f["reason"] and f["action"] for f in score["factors"])
+    assert not any("nan" in f["reason"].split() for f in score["factors"])
     rank = schema["paths"]["/v1/worklist/rank"]["post"]["requestBody"]["content"]
     example = next(iter(rank["application/json"]["examples"].values()))["value"]
     r = client.post("/v1/worklist/rank", json=example, headers=AUTH)
@@ -306,3 +307,15 @@ def test_a_real_uvicorn_process_serves_and_reloads(trained):
         out, _ = proc.communicate(timeout=30)
     # no claim data in the log: neither the claim id nor the patient id of the request
     assert b"C-EXAMPLE-0001" not in out and b"P-EXAMPLE-01" not in out
+
+
+@pytest.mark.parametrize("fill", [np.nan, 0.0, 45.0, -12.0])
+def test_no_sentence_says_nan_or_breaks(fill):
+    from features.registry import FEATURE_NAMES
+
+    values = np.full(len(FEATURE_NAMES), fill)
+    context = explain.Context(values=values, procedure=None, diagnosis=None, payer=None)
+    for name, sentence in explain.SENTENCES.items():
+        reason, action = sentence(context)
+        assert reason and action, name
+        assert "nan" not in reason.lower().split(), (name, reason)

@@ -61,7 +61,7 @@ def test_time_windows_do_not_overlap_and_report_is_most_recent(trained):
 def test_registered_model_predicts_like_the_in_memory_model(trained, small_world):
     result, uri = trained
     tables, _ = small_world
-    mlflow.set_tracking_uri(uri)
+    tracking.use_store(uri)
     claims = tables["claims"].tail(40)
     lines = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(claims["claim_id"])]
     expected = result.model.score(claims, lines)

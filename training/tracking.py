@@ -38,7 +38,8 @@ LINE_COLUMNS = tuple(f.name for f in CLAIM_LINES.fields if f.name != "claim_id")
 
 
 def default_tracking_uri(root: Path = DEFAULT_STORE) -> str:
-    return f"sqlite:///{(root / 'mlflow.db').resolve()}"
+    """``MLFLOW_TRACKING_URI`` when set (MLflow's own convention), else the project's SQLite."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(root / 'mlflow.db').resolve()}"
 
 
 def use_store(tracking_uri: str | None, experiment: str = DEFAULT_EXPERIMENT) -> str:
