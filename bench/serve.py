@@ -9,7 +9,7 @@ Goals (issue 5), one worker: 1-claim without explanations ≥ 8× mlflow's throu
 p99 ≤ 15 ms; with explanations ≥ 3× mlflow's; a 1,000-claim request without explanations in
 ≤ 100 ms end to end.
 
-    python -m bench.serve [--claims 300000] [--seconds 10] [--model models/NAME]
+    python -m bench.serve [--claims 300000] [--seconds 8] [--rounds 3] [--model models/NAME]
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def wrk(
     out = subprocess.run(
         [
             "wrk",
-            f"-t{min(2, connections)}",
+            "-t1",  # one load thread: leaves the server the other core
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
@@ -133,6 +133,30 @@ def wrk(
         "p99_ms": _seconds(pct["99"]) * 1000,
         "errors": int(non2xx.group(1)) if non2xx else 0,
     }
+
+
+def load_test(
+    argv: list[str],
+    env: dict[str, str],
+    port: int,
+    ready: str,
+    path: str,
+    cases: list[tuple[str, Path, dict[str, str], int]],
+    seconds: int,
+    tmp: Path,
+) -> list[tuple[str, dict]]:
+    """Start one server, run wrk for each case against it, stop it."""
+    server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait(f"http://127.0.0.1:{port}{ready}", server)
+        url = f"http://127.0.0.1:{port}{path}"
+        return [
+            (name, wrk(url, body, headers, seconds, tmp, connections=c))
+            for name, body, headers, c in cases
+        ]
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def profile(model_folder: Path, nested: list[dict]) -> list[dict]:
@@ -186,7 +210,8 @@ def profile(model_folder: Path, nested: list[dict]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=300_000)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--model", type=Path, default=None, help="existing bundle folder")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -242,30 +267,29 @@ def main() -> None:
             files[name] = tmp / f"body{i}.json"
             files[name].write_text(json.dumps(body))
 
-        rows = []
-        port = _port()
-        server = subprocess.Popen(
-            [claimrisk, "serve", "--model", str(folder), "--port", str(port)],
-            env={**env, "CLAIMRISK_API_KEYS": KEY},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        auth = {"X-API-Key": KEY}
+        ours = [(n, files[n], auth, CONCURRENCY) for n in bodies if n.startswith("claimrisk")]
+        # a 1,000-claim request end to end, alone (not queued behind 7 others)
+        ours.append(
+            (
+                "claimrisk 1,000 claims, none, c=1",
+                files["claimrisk 1,000 claims, explain=none"],
+                auth,
+                1,
+            )
         )
-        try:
-            _wait(f"http://127.0.0.1:{port}/readyz", server)
-            url = f"http://127.0.0.1:{port}/v1/claims/score"
-            auth = {"X-API-Key": KEY}
-            for name in [n for n in bodies if n.startswith("claimrisk")]:
-                rows.append({"case": name, **wrk(url, files[name], auth, args.seconds, tmp)})
-            # a 1,000-claim request end to end, alone (not queued behind 7 others)
-            name = "claimrisk 1,000 claims, explain=none"
-            alone = wrk(url, files[name], auth, args.seconds, tmp, connections=1)
-            rows.append({"case": "claimrisk 1,000 claims, none, c=1", **alone})
-        finally:
-            server.terminate()
-            server.wait(30)
-        port = _port()
-        server = subprocess.Popen(
-            [
+        theirs = [(n, files[n], {}, CONCURRENCY) for n in bodies if n.startswith("mlflow")]
+        samples: dict[str, list[dict]] = {}
+        for _ in range(args.rounds):  # interleaved rounds: noise hits both servers alike
+            port = _port()
+            argv = [claimrisk, "serve", "--model", str(folder), "--port", str(port)]
+            server_env = {**env, "CLAIMRISK_API_KEYS": KEY}
+            for name, result in load_test(
+                argv, server_env, port, "/readyz", "/v1/claims/score", ours, args.seconds, tmp
+            ):
+                samples.setdefault(name, []).append(result)
+            port = _port()
+            argv = [
                 str(bindir / "mlflow"),
                 "models",
                 "serve",
@@ -277,19 +301,20 @@ def main() -> None:
                 str(port),
                 "-w",
                 "1",
-            ],
-            env={**env, "MLFLOW_TRACKING_URI": uri},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait(f"http://127.0.0.1:{port}/ping", server)
-            for name in [n for n in bodies if n.startswith("mlflow")]:
-                url = f"http://127.0.0.1:{port}/invocations"
-                rows.append({"case": name, **wrk(url, files[name], {}, args.seconds, tmp)})
-        finally:
-            server.terminate()
-            server.wait(30)
+            ]
+            server_env = {**env, "MLFLOW_TRACKING_URI": uri}
+            for name, result in load_test(
+                argv, server_env, port, "/ping", "/invocations", theirs, args.seconds, tmp
+            ):
+                samples.setdefault(name, []).append(result)
+        rows = [
+            {
+                "case": name,
+                **{k: statistics.median(r[k] for r in runs) for k in runs[0]},
+                "rounds": len(runs),
+            }
+            for name, runs in samples.items()
+        ]
         stages = profile(folder, nested)
 
     by = {r["case"]: r for r in rows}
@@ -305,6 +330,7 @@ def main() -> None:
         ]
         / by["mlflow 1,000 claims"]["requests_per_s"],
     }
+    print(f"median of {args.rounds} interleaved rounds, wrk -c{CONCURRENCY}, {args.seconds} s each")
     print(f"{'case':<42} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8}")
     for r in rows:
         print(
