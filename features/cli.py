@@ -172,9 +172,56 @@ def docs_command(
     )
 
 
+def ingest_command(
+    x12: Annotated[
+        list[Path], typer.Option(help="X12 837/835 files or folders (repeat the option).")
+    ],
+    out: Annotated[Path, typer.Option(help="Dataset folder to write (CSV tables).")],
+) -> None:
+    """Read X12 837P/837I claims and 835 remits into contract tables, matched claim to remit."""
+    from features.io import validate_folder
+    from features.x12.ingest import ingest, write_ingested
+
+    result = ingest(x12)
+    write_ingested(result, out)
+    for f in result.files:
+        if f.error:
+            typer.echo(f"REJECTED {f.error}")
+            continue
+        counts = (
+            f"{f.claims} claims, {f.lines} lines"
+            if f.kind.startswith("837")
+            else f"{f.remits} remits, {f.adjustments} adjustments"
+        )
+        typer.echo(f"read     {f.path} ({f.kind} {f.version}): {counts}")
+        for note in f.tolerated:
+            typer.echo(f"         tolerated: {note}")
+    t = result.tables
+    read = [f for f in result.files if not f.error]
+    matched = t["remits"]["claim_id"].nunique()
+    typer.echo(
+        f"\n{len(read)} files read, {len(result.files) - len(read)} rejected; "
+        f"{len(t['claims']):,} claims ({result.duplicate_claims:,} repeated claim ids kept once), "
+        f"{len(t['remits']) + len(result.unmatched_remits):,} remits: {len(t['remits']):,} matched "
+        f"to {matched:,} claims, {len(result.unmatched_remits):,} without their claim "
+        f"(unmatched_remits.csv); {result.claims_without_remit:,} claims without a remit"
+    )
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    _, report = validate_folder(out)
+    if report.ok:
+        typer.echo(f"wrote {out}: the tables pass the data contract")
+    else:
+        typer.echo(
+            f"wrote {out}: {len(report.errors)} contract problems (what the files lack or "
+            f"break); see `claimrisk validate {out}`"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add the data commands to the root ``claimrisk`` app."""
     app.command("generate")(generate_command)
     app.command("validate")(validate_command)
     app.command("features")(features_command)
     app.command("docs")(docs_command)
+    app.command("ingest")(ingest_command)

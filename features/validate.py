@@ -447,7 +447,7 @@ def check_relations(
             "match (CLP01) or the remit date.",
         )
     appeals = frames.get("appeals")
-    if appeals is not None and remits is not None:
+    if appeals is not None and remits is not None and len(appeals) and len(remits):
         first_remit = remits.groupby("claim_id")["remit_date"].min()
         before = appeals["appeal_date"] < appeals["claim_id"].map(first_remit)
         flag(

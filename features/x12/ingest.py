@@ -1,0 +1,174 @@
+"""A folder of X12 files → one contract dataset, claims matched to remits, nothing dropped silently.
+
+Each file is read on its own: a file that cannot be read is reported (file and problem) and the
+others go on. Claims (837) and remits (835) are matched by patient control number (CLP01 ↔
+CLM01); a remit whose claim is not among the 837s, or a claim seen twice, is counted and kept
+aside in ``unmatched_remits.csv`` / the summary rather than loaded into tables whose references
+would then be broken.
+
+X12 does not carry a payer's filing limit or appeal window; payers get the published defaults
+for their type (``../shared/domain/facts.md`` §4; 837 SBR09 gives the type) and the summary says
+so, so that the user can correct ``payers`` before training.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features.contract import TABLES
+from features.x12.claims837 import read_837
+from features.x12.remits835 import read_835
+from features.x12.segments import X12FileError, read_segments
+
+#: (timely filing days, appeal window days) by payer type; facts.md §4.
+DEFAULT_LIMITS = {
+    "medicare": (365, 120),
+    "medicare_advantage": (365, 60),
+    "medicaid": (180, 90),
+    "commercial": (90, 180),
+    "other": (180, 90),
+}
+SKIP = {"LICENSE", "PROVENANCE.md", "README.md"}
+
+
+@dataclass
+class FileResult:
+    path: Path
+    kind: str = ""  # '837P', '837I', '835' or '' when unreadable
+    version: str = ""
+    claims: int = 0
+    lines: int = 0
+    remits: int = 0
+    adjustments: int = 0
+    error: str = ""
+    tolerated: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Ingested:
+    tables: dict[str, pd.DataFrame]
+    files: list[FileResult]
+    unmatched_remits: pd.DataFrame
+    claims_without_remit: int
+    duplicate_claims: int
+    notes: list[str]
+
+
+def x12_files(paths: list[Path]) -> list[Path]:
+    """Files given, and every file under folders given (sorted), minus licence/readme files."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(f for f in sorted(p.rglob("*")) if f.is_file() and f.name not in SKIP)
+        else:
+            out.append(p)
+    return out
+
+
+def _summarise_tolerated(items: list[str]) -> list[str]:
+    counts = Counter(items)
+    return [f"{msg} (x{n})" if n > 1 else msg for msg, n in counts.items()]
+
+
+def ingest(paths: list[Path]) -> Ingested:
+    claims, lines, remits, adjustments, remarks = [], [], [], [], []
+    payer_rows: dict[str, dict] = {}
+    results = []
+    for i, path in enumerate(x12_files(paths)):
+        result = FileResult(path)
+        results.append(result)
+        if not path.exists():
+            result.error = f"{path}: no such file"
+            continue
+        try:
+            parsed = read_segments(path)
+        except X12FileError as exc:
+            result.error = str(exc)
+            continue
+        result.version = parsed.version
+        result.tolerated = _summarise_tolerated(parsed.tolerated)
+        if parsed.transaction == "837":
+            got = read_837(parsed)
+            institutional = any(c["claim_type"] == "institutional" for c in got.claims)
+            result.kind = "837I" if institutional else "837P"
+            result.claims, result.lines = len(got.claims), len(got.lines)
+            claims += got.claims
+            lines += got.lines
+            for pid, row in got.payers.items():
+                payer_rows.setdefault(pid, row)
+        else:
+            got = read_835(parsed, prefix=f"F{i:04d}")
+            result.kind = "835"
+            result.remits, result.adjustments = len(got.remits), len(got.adjustments)
+            remits += got.remits
+            adjustments += got.adjustments
+            remarks += got.remarks
+            for pid, row in got.payers.items():
+                payer_rows.setdefault(pid, {**row, "payer_type": "other"})
+        result.tolerated += got.problems
+
+    claims_df = pd.DataFrame(claims, columns=[*(f.name for f in TABLES["claims"].fields)])
+    duplicate = claims_df["claim_id"].duplicated(keep="first")
+    lines_df = pd.DataFrame(lines, columns=[f.name for f in TABLES["claim_lines"].fields])
+    lines_df = lines_df.drop_duplicates(["claim_id", "line_number"], keep="first")
+    claims_df = claims_df[~duplicate]
+    remits_df = pd.DataFrame(remits, columns=[f.name for f in TABLES["remits"].fields])
+    matched = remits_df["claim_id"].isin(claims_df["claim_id"])
+    unmatched = remits_df[~matched]
+    remits_df = remits_df[matched]
+    keep = set(remits_df["remit_id"])
+    adj_df = pd.DataFrame(adjustments, columns=[f.name for f in TABLES["remit_adjustments"].fields])
+    rem_df = pd.DataFrame(remarks, columns=[f.name for f in TABLES["remit_remarks"].fields])
+    payers = []
+    for pid, row in payer_rows.items():
+        ptype = row.get("payer_type") or "other"
+        filing, appeal = DEFAULT_LIMITS[ptype]
+        payers.append(
+            {
+                "payer_id": pid,
+                "name": row.get("name") or pid,
+                "payer_type": ptype,
+                "timely_filing_days": filing,
+                "appeal_window_days": appeal,
+            }
+        )
+    tables = {
+        "payers": pd.DataFrame(payers, columns=[f.name for f in TABLES["payers"].fields]),
+        "claims": claims_df.reset_index(drop=True),
+        "claim_lines": lines_df.reset_index(drop=True),
+        "remits": remits_df.reset_index(drop=True),
+        "remit_adjustments": adj_df[adj_df["remit_id"].isin(keep)].reset_index(drop=True),
+        "remit_remarks": rem_df[rem_df["remit_id"].isin(keep)].reset_index(drop=True),
+        "appeals": pd.DataFrame(columns=[f.name for f in TABLES["appeals"].fields]),
+    }
+    notes = [
+        "payer filing limits and appeal windows are not in X12: defaults by payer type "
+        "(facts.md §4) were used; correct payers.csv if you know them",
+        "eligibility_verified_date is not in the 837: left empty",
+    ]
+    return Ingested(
+        tables=tables,
+        files=results,
+        unmatched_remits=unmatched.reset_index(drop=True),
+        claims_without_remit=int((~claims_df["claim_id"].isin(remits_df["claim_id"])).sum()),
+        duplicate_claims=int(duplicate.sum()),
+        notes=notes,
+    )
+
+
+def write_ingested(result: Ingested, out: Path) -> None:
+    """Every contract table as CSV (the validator types and checks them), plus the unmatched."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in result.tables.items():
+        frame = frame.copy()
+        for f in TABLES[name].fields:
+            if f.kind == "bool":
+                frame[f.name] = frame[f.name].map({True: "true", False: "false"})
+        frame.to_csv(out / f"{name}.csv", index=False)
+    result.unmatched_remits.drop(columns="_source", errors="ignore").to_csv(
+        out / "unmatched_remits.csv", index=False
+    )

@@ -1,0 +1,226 @@
+"""Contract tables → X12 837P, 837I and 835 files that pyx12's validator accepts.
+
+For exporting a dataset (e.g. generated data) to the format billing systems speak, and for the
+round trip test: write, validate with pyx12 (``x12valid``), read back, compare. GS08 carries
+the labels pyx12 has maps for: 005010X222A1 (837P), 005010X223A2 (837I), 005010X221A1 (835);
+the reader accepts the A2/A3 labels real senders use as well.
+
+What X12 does not carry is not invented: the 837 has no eligibility-check date, no payer
+filing limit or appeal window, and no patient or provider names in our contract, so names are
+neutral placeholders and the patient's birth date is derived from the age (same day and month
+as the first date of service), which gives the age back exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SENDER, RECEIVER = "CLAIMRISK", "RECEIVER"
+VERSION_837P, VERSION_837I, VERSION_835 = "005010X222A1", "005010X223A2", "005010X221A1"
+#: contract payer type → SBR09 claim filing indicator (inverse of the reader's map)
+TYPE_FILING_INDICATOR = {
+    "medicare": "MB",
+    "medicare_advantage": "16",
+    "medicaid": "MC",
+    "commercial": "CI",
+    "other": "ZZ",
+}
+#: claims per transaction set: large files stay in reasonable ST/SE units
+CLAIMS_PER_TRANSACTION = 5000
+
+
+def _d8(value: object) -> str:
+    return pd.Timestamp(value).strftime("%Y%m%d")
+
+
+def _money(value: float) -> str:
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return text if text not in ("-0", "") else "0"
+
+
+def _num(value: float) -> str:
+    return f"{float(value):g}"
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and np.isnan(value)) and value == value
+
+
+def _seg(*elements: object) -> str:
+    """One segment, trailing empty elements dropped (X12 forbids trailing separators)."""
+    parts = ["" if e is None else str(e) for e in elements]
+    while parts and parts[-1] == "":
+        parts.pop()
+    return "*".join(parts) + "~"
+
+
+class Envelope:
+    """ISA/GS/ST/SE/GE/IEA around transaction bodies, with correct counts and control numbers."""
+
+    def __init__(self, functional_id: str, version: str, when: dt.datetime) -> None:
+        self.functional_id, self.version, self.when = functional_id, version, when
+
+    def wrap(self, transaction: str, bodies: Iterable[list[str]]) -> str:
+        date6, date8, time4 = (
+            self.when.strftime("%y%m%d"),
+            self.when.strftime("%Y%m%d"),
+            self.when.strftime("%H%M"),
+        )
+        out = [
+            "ISA*00*          *00*          *ZZ*"
+            + SENDER.ljust(15)
+            + "*ZZ*"
+            + RECEIVER.ljust(15)
+            + f"*{date6}*{time4}*^*00501*000000001*0*P*:~",
+            _seg("GS", self.functional_id, SENDER, RECEIVER, date8, time4, "1", "X", self.version),
+        ]
+        count = 0
+        for count, body in enumerate(bodies, start=1):
+            control = f"{count:04d}"
+            st = _seg("ST", transaction, control, self.version)
+            out += [st, *body, _seg("SE", len(body) + 2, control)]
+        out += [_seg("GE", count, "1"), _seg("IEA", "1", "000000001")]
+        return "\n".join(out) + "\n"
+
+
+def _chunks(frame: pd.DataFrame, size: int) -> Iterable[pd.DataFrame]:
+    for start in range(0, len(frame), size):
+        yield frame.iloc[start : start + size]
+
+
+def _claims_837(
+    claims: pd.DataFrame, lines: pd.DataFrame, payers: pd.DataFrame, institutional: bool
+) -> Iterable[list[str]]:
+    payer = payers.set_index("payer_id")
+    by_claim = {cid: grp for cid, grp in lines.groupby("claim_id", sort=False)}
+    # BHT04 is the submission date of a whole transaction: one transaction per submission day
+    chunks = (
+        chunk
+        for _, day in claims.groupby("submission_date", sort=True)
+        for chunk in _chunks(day, CLAIMS_PER_TRANSACTION)
+    )
+    for chunk in chunks:
+        when = _d8(chunk["submission_date"].iloc[0])
+        body = [
+            _seg("BHT", "0019", "00", "CLAIMRISK", when, "1200", "CH"),
+            _seg("NM1", "41", "2", "CLAIMRISK EXPORT", "", "", "", "", "46", "CLAIMRISK"),
+            _seg("PER", "IC", "EDI DESK", "TE", "5555550100"),
+            _seg("NM1", "40", "2", "RECEIVER", "", "", "", "", "46", RECEIVER),
+        ]
+        hl = 0
+        for c in chunk.itertuples(index=False):
+            hl += 1
+            billing_hl = hl
+            body += [
+                _seg("HL", billing_hl, "", "20", "1"),
+                _seg("PRV", "BI", "PXC", c.provider_taxonomy),
+                _seg("NM1", "85", "2", "BILLING PROVIDER", "", "", "", "", "XX", c.billing_npi),
+                _seg("N3", "1 MAIN ST"),
+                _seg("N4", "ANYTOWN", "CA", "900010001"),
+                _seg("REF", "EI", "123456789"),
+            ]
+            hl += 1
+            ptype = payer.loc[c.payer_id, "payer_type"] if c.payer_id in payer.index else "other"
+            name = payer.loc[c.payer_id, "name"] if c.payer_id in payer.index else c.payer_id
+            service_from = pd.Timestamp(c.service_date_from)
+            birth = service_from - pd.DateOffset(years=int(c.patient_age))
+            body += [
+                _seg("HL", hl, billing_hl, "22", "0"),
+                _seg("SBR", "P", "18", "", "", "", "", "", "", TYPE_FILING_INDICATOR[ptype]),
+                _seg("NM1", "IL", "1", "PATIENT", "", "", "", "", "MI", c.patient_id),
+                _seg("N3", "2 SIDE ST"),
+                _seg("N4", "ANYTOWN", "CA", "900010001"),
+                _seg("DMG", "D8", _d8(birth), c.patient_sex),
+                _seg("NM1", "PR", "2", name, "", "", "", "", "PI", c.payer_id),
+            ]
+            facility = c.place_of_service
+            body.append(
+                _seg(
+                    "CLM",
+                    c.claim_id,
+                    _money(c.total_charge),
+                    "",
+                    "",
+                    f"{facility}:{'A' if institutional else 'B'}:{c.frequency_code}",
+                    *(("", "A", "Y", "Y") if institutional else ("Y", "A", "Y", "Y")),
+                )
+            )
+            span = f"{_d8(c.service_date_from)}-{_d8(c.service_date_to)}"
+            if institutional:
+                body.append(_seg("DTP", "434", "RD8", span))
+                body.append(_seg("CL1", "1", "1", "01"))
+            if _present(c.prior_auth_number):
+                body.append(_seg("REF", "G1", c.prior_auth_number))
+            if _present(c.original_claim_id):
+                body.append(_seg("REF", "F8", c.original_claim_id))
+            codes = str(c.diagnosis_codes).split("|")
+            others = [f"ABF:{code}" for code in codes[1:]]
+            if institutional:  # 837I: the principal diagnosis has an HI of its own
+                body.append(_seg("HI", f"ABK:{codes[0]}"))
+                if others:
+                    body.append(_seg("HI", *others))
+            else:
+                body.append(_seg("HI", f"ABK:{codes[0]}", *others))
+            if _present(c.rendering_npi):  # 837P 2310B rendering, 837I 2310A attending
+                body.append(
+                    _seg("NM1", "71" if institutional else "82", "1", "RENDERING", "PROVIDER",
+                         "", "", "", "XX", c.rendering_npi)
+                )
+                if not institutional:
+                    body.append(_seg("PRV", "PE", "PXC", c.provider_taxonomy))
+            if bool(c.other_coverage):
+                body += [
+                    _seg("SBR", "S", "18", "", "", "", "", "", "", "CI"),
+                    _seg("OI", "", "", "Y", "", "", "Y"),
+                    _seg("NM1", "IL", "1", "PATIENT", "", "", "", "", "MI", c.patient_id),
+                    _seg("NM1", "PR", "2", "OTHER PAYER", "", "", "", "", "PI", "OTHERPAYER"),
+                ]
+            for ln in by_claim.get(c.claim_id, pd.DataFrame()).itertuples(index=False):
+                mods = [m for m in (ln.modifier_1, ln.modifier_2, ln.modifier_3, ln.modifier_4)
+                        if _present(m)]
+                procedure = (
+                    ":".join(["HC", str(ln.procedure_code), *mods])
+                    if _present(ln.procedure_code)
+                    else ""
+                )
+                body.append(_seg("LX", int(ln.line_number)))
+                if institutional:
+                    body.append(
+                        _seg("SV2", ln.revenue_code, procedure, _money(ln.line_charge), "UN",
+                             _num(ln.units))
+                    )
+                else:
+                    pointers = str(ln.diagnosis_pointers) if _present(ln.diagnosis_pointers) else "1"
+                    body.append(
+                        _seg("SV1", procedure, _money(ln.line_charge), "UN", _num(ln.units), "",
+                             "", pointers)
+                    )
+                    body.append(_seg("DTP", "472", "RD8", span))
+        yield body
+
+
+def write_837(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """One 837P file (professional claims) and one 837I file (institutional), if any."""
+    folder.mkdir(parents=True, exist_ok=True)
+    claims, lines, payers = tables["claims"], tables["claim_lines"], tables["payers"]
+    written = []
+    when = dt.datetime(2026, 1, 1, 12, 0)
+    for kind, version, name in (
+        ("professional", VERSION_837P, "claims_837p.x12"),
+        ("institutional", VERSION_837I, "claims_837i.x12"),
+    ):
+        subset = claims[claims["claim_type"] == kind]
+        if subset.empty:
+            continue
+        bodies = _claims_837(
+            subset, lines[lines["claim_id"].isin(subset["claim_id"])], payers, kind == "institutional"
+        )
+        path = folder / name
+        path.write_text(Envelope("HC", version, when).wrap("837", bodies))
+        written.append(path)
+    return written
