@@ -218,6 +218,23 @@ def ingest_command(
         )
 
 
+def export_x12_command(
+    data: Annotated[Path, typer.Option(help="Dataset folder (contract tables).")],
+    out: Annotated[Path, typer.Option(help="Folder for the 837P, 837I and 835 files.")],
+) -> None:
+    """Write a dataset as X12 837P/837I claims and 835 remits (pyx12-valid)."""
+    from features.io import DatasetError, load_dataset
+    from features.x12.write import write_x12
+
+    try:
+        tables, _ = load_dataset(data)
+    except (DatasetError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for path in write_x12(tables, out):
+        typer.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
 def register(app: typer.Typer) -> None:
     """Add the data commands to the root ``claimrisk`` app."""
     app.command("generate")(generate_command)
@@ -225,3 +242,4 @@ def register(app: typer.Typer) -> None:
     app.command("features")(features_command)
     app.command("docs")(docs_command)
     app.command("ingest")(ingest_command)
+    app.command("export-x12")(export_x12_command)

@@ -48,7 +48,9 @@ def _num(value: float) -> str:
 
 
 def _present(value: object) -> bool:
-    return value is not None and not (isinstance(value, float) and np.isnan(value)) and value == value
+    return (
+        value is not None and not (isinstance(value, float) and np.isnan(value)) and value == value
+    )
 
 
 def _seg(*elements: object) -> str:
@@ -82,7 +84,8 @@ class Envelope:
         count = 0
         for count, body in enumerate(bodies, start=1):
             control = f"{count:04d}"
-            st = _seg("ST", transaction, control, self.version)
+            # ST03 (implementation convention) is used by the 837, not by the 835
+            st = _seg("ST", transaction, control, self.version if transaction == "837" else "")
             out += [st, *body, _seg("SE", len(body) + 2, control)]
         out += [_seg("GE", count, "1"), _seg("IEA", "1", "000000001")]
         return "\n".join(out) + "\n"
@@ -168,8 +171,18 @@ def _claims_837(
                 body.append(_seg("HI", f"ABK:{codes[0]}", *others))
             if _present(c.rendering_npi):  # 837P 2310B rendering, 837I 2310A attending
                 body.append(
-                    _seg("NM1", "71" if institutional else "82", "1", "RENDERING", "PROVIDER",
-                         "", "", "", "XX", c.rendering_npi)
+                    _seg(
+                        "NM1",
+                        "71" if institutional else "82",
+                        "1",
+                        "RENDERING",
+                        "PROVIDER",
+                        "",
+                        "",
+                        "",
+                        "XX",
+                        c.rendering_npi,
+                    )
                 )
                 if not institutional:
                     body.append(_seg("PRV", "PE", "PXC", c.provider_taxonomy))
@@ -181,8 +194,11 @@ def _claims_837(
                     _seg("NM1", "PR", "2", "OTHER PAYER", "", "", "", "", "PI", "OTHERPAYER"),
                 ]
             for ln in by_claim.get(c.claim_id, pd.DataFrame()).itertuples(index=False):
-                mods = [m for m in (ln.modifier_1, ln.modifier_2, ln.modifier_3, ln.modifier_4)
-                        if _present(m)]
+                mods = [
+                    m
+                    for m in (ln.modifier_1, ln.modifier_2, ln.modifier_3, ln.modifier_4)
+                    if _present(m)
+                ]
                 procedure = (
                     ":".join(["HC", str(ln.procedure_code), *mods])
                     if _present(ln.procedure_code)
@@ -191,14 +207,30 @@ def _claims_837(
                 body.append(_seg("LX", int(ln.line_number)))
                 if institutional:
                     body.append(
-                        _seg("SV2", ln.revenue_code, procedure, _money(ln.line_charge), "UN",
-                             _num(ln.units))
+                        _seg(
+                            "SV2",
+                            ln.revenue_code,
+                            procedure,
+                            _money(ln.line_charge),
+                            "UN",
+                            _num(ln.units),
+                        )
                     )
                 else:
-                    pointers = str(ln.diagnosis_pointers) if _present(ln.diagnosis_pointers) else "1"
+                    pointers = (
+                        str(ln.diagnosis_pointers) if _present(ln.diagnosis_pointers) else "1"
+                    )
                     body.append(
-                        _seg("SV1", procedure, _money(ln.line_charge), "UN", _num(ln.units), "",
-                             "", pointers)
+                        _seg(
+                            "SV1",
+                            procedure,
+                            _money(ln.line_charge),
+                            "UN",
+                            _num(ln.units),
+                            "",
+                            "",
+                            pointers,
+                        )
                     )
                     body.append(_seg("DTP", "472", "RD8", span))
         yield body
@@ -218,9 +250,139 @@ def write_837(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
         if subset.empty:
             continue
         bodies = _claims_837(
-            subset, lines[lines["claim_id"].isin(subset["claim_id"])], payers, kind == "institutional"
+            subset,
+            lines[lines["claim_id"].isin(subset["claim_id"])],
+            payers,
+            kind == "institutional",
         )
         path = folder / name
         path.write_text(Envelope("HC", version, when).wrap("837", bodies))
         written.append(path)
     return written
+
+
+#: 835 CLP06 has its own list: no CI; commercial claims report as PPO (12)
+TYPE_FILING_INDICATOR_835 = {**TYPE_FILING_INDICATOR, "commercial": "12"}
+
+
+def _cas(group: str, pairs: list[tuple[str, float]]) -> list[str]:
+    """CAS segments of one group code: up to six reason/amount pairs each."""
+    return [
+        _seg("CAS", group, *(x for c, a in pairs[i : i + 6] for x in (c, _money(a), "")))
+        for i in range(0, len(pairs), 6)
+    ]
+
+
+def _grouped_cas(rows: list[tuple]) -> list[str]:
+    by_group: dict[str, list[tuple[str, float]]] = {}
+    for _, group, carc, amount in rows:
+        by_group.setdefault(group, []).append((carc, amount))
+    return [s for group, pairs in by_group.items() for s in _cas(group, pairs)]
+
+
+def _by_remit(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    for row in frame[["remit_id", *columns]].itertuples(index=False):
+        number = None if pd.isna(row[1]) else int(row[1])
+        out.setdefault(row[0], []).append((number, *row[2:]))
+    return out
+
+
+def _remits_835(tables: dict[str, pd.DataFrame]) -> Iterable[list[str]]:
+    claims = {r.claim_id: r for r in tables["claims"].itertuples(index=False)}
+    lines = {
+        (r.claim_id, int(r.line_number)): r for r in tables["claim_lines"].itertuples(index=False)
+    }
+    payers = tables["payers"].set_index("payer_id")
+    adjustments = _by_remit(
+        tables["remit_adjustments"], ["line_number", "group_code", "carc", "amount"]
+    )
+    remarks = _by_remit(tables["remit_remarks"], ["line_number", "rarc"])
+    for (payer_id, day), group in tables["remits"].groupby(["payer_id", "remit_date"], sort=True):
+        date8 = _d8(day)
+        paid = float(group["paid_amount"].sum())
+        name = payers.loc[payer_id, "name"] if payer_id in payers.index else payer_id
+        ptype = payers.loc[payer_id, "payer_type"] if payer_id in payers.index else "other"
+        body = [
+            _seg(
+                "BPR",
+                "I" if paid > 0 else "H",
+                _money(paid),
+                "C",
+                "CHK" if paid > 0 else "NON",
+                *([""] * 11),
+                date8,
+            ),
+            _seg("TRN", "1", f"{payer_id}{date8}", "1999999999"),
+            _seg("DTM", "405", date8),
+            _seg("N1", "PR", name),
+            _seg("N3", "1 PAYER PLAZA"),
+            _seg("N4", "ANYTOWN", "CA", "900010001"),
+            _seg("REF", "2U", payer_id),
+            _seg("PER", "BL", "PROVIDER SERVICES", "TE", "5555550199"),
+            _seg("N1", "PE", "PAYEE", "XX", "1234567893"),
+            _seg("LX", "1"),
+        ]
+        for r in group.itertuples(index=False):
+            claim = claims.get(r.claim_id)
+            body.append(
+                _seg(
+                    "CLP",
+                    r.claim_id,
+                    r.claim_status_code,
+                    _money(r.charge_amount),
+                    _money(r.paid_amount),
+                    _money(r.patient_responsibility) if _present(r.patient_responsibility) else "",
+                    TYPE_FILING_INDICATOR_835[ptype],
+                    r.payer_claim_control_number if _present(r.payer_claim_control_number) else "",
+                    claim.place_of_service if claim is not None else "",
+                    claim.frequency_code if claim is not None else "",
+                )
+            )
+            adj = adjustments.get(r.remit_id, [])
+            rem = remarks.get(r.remit_id, [])
+            body += _grouped_cas([a for a in adj if a[0] is None])  # claim level, before NM1
+            patient = claim.patient_id if claim is not None else "UNKNOWN"
+            body.append(_seg("NM1", "QC", "1", "PATIENT", "", "", "", "", "MI", patient))
+            claim_rem = [x[1] for x in rem if x[0] is None]
+            for i in range(0, len(claim_rem), 5):
+                body.append(_seg("MOA", "", "", *claim_rem[i : i + 5]))
+            numbers = sorted(
+                {a[0] for a in adj if a[0] is not None} | {x[0] for x in rem if x[0] is not None}
+            )
+            for number in numbers:
+                line = lines.get((r.claim_id, number))
+                if line is not None and _present(line.procedure_code):
+                    service = f"HC:{line.procedure_code}"
+                elif line is not None and _present(line.revenue_code):
+                    service = f"NU:{line.revenue_code}"
+                else:
+                    service = "HC:99199"
+                line_adj = [a for a in adj if a[0] == number]
+                charge = float(line.line_charge) if line is not None else 0.0
+                units = _num(line.units) if line is not None else "1"
+                adjusted = sum(a[3] for a in line_adj)
+                body.append(
+                    _seg("SVC", service, _money(charge), _money(charge - adjusted), "", units)
+                )
+                if claim is not None:
+                    body.append(_seg("DTM", "472", _d8(claim.service_date_from)))
+                body += _grouped_cas(line_adj)
+                body.append(_seg("REF", "6R", number))
+                for _, rarc in (x for x in rem if x[0] == number):
+                    body.append(_seg("LQ", "HE", rarc))
+        yield body
+
+
+def write_835(tables: dict[str, pd.DataFrame], folder: Path) -> Path:
+    """One 835 file: a transaction per payer and remit date, every CAS and remark kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "remits_835.x12"
+    when = dt.datetime(2026, 1, 1, 12, 0)
+    path.write_text(Envelope("HP", VERSION_835, when).wrap("835", _remits_835(tables)))
+    return path
+
+
+def write_x12(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """The whole dataset as 837P, 837I and 835 files in ``folder``."""
+    return [*write_837(tables, folder), write_835(tables, folder)]

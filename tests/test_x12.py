@@ -1,0 +1,186 @@
+"""X12: real files written by other projects, and a round trip through pyx12's validator."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import pyx12.params
+import pyx12.x12n_document
+from typer.testing import CliRunner
+
+from features.generate import WorldConfig, generate
+from features.io import validate_folder
+from features.x12.ingest import ingest, write_ingested
+from features.x12.segments import X12FileError, read_segments
+from features.x12.write import write_x12
+from serving.cli import app
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "x12"
+needs_shared = pytest.mark.skipif(
+    not SHARED.exists(),
+    reason=f"the shared X12 samples are not at {SHARED} (they live beside the repository, "
+    "never in it); these tests read them when present",
+)
+#: Files with no ISA header at all: not X12 interchanges, rejected with a clear error.
+NO_ISA = {"exhaustive_sample.txt", "x12_no_isa_line.txt", "blue_cross_nc_sample.txt"}
+
+
+def pyx12_errors(path: Path) -> list[str]:
+    """What pyx12's validator (x12valid's engine) reports about a file."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = Collect(level=logging.WARNING)
+    logger = logging.getLogger("pyx12")
+    logger.addHandler(handler)
+    try:
+        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), None, None)
+    finally:
+        logger.removeHandler(handler)
+    return messages if not ok or messages else []
+
+
+@needs_shared
+def test_every_shared_file_is_read_or_rejected_with_a_clear_error():
+    result = ingest([SHARED])
+    rejected = {f.path.name for f in result.files if f.error}
+    assert rejected == NO_ISA
+    for f in result.files:
+        if f.error:
+            assert str(f.path) in f.error and "ISA" in f.error
+        else:
+            assert f.kind in ("837P", "837I", "835")
+            assert f.claims + f.remits > 0, f.path
+    kinds = {f.kind for f in result.files}
+    assert kinds >= {"837P", "837I", "835"}
+    # the PROVENANCE counts: 546 CLP in all, less the 1 in a file without ISA and 13 in the other
+    remits = sum(f.remits for f in result.files)
+    assert remits == len(result.tables["remits"]) + len(result.unmatched_remits)
+    assert remits >= 530
+
+
+@needs_shared
+def test_real_files_keep_denials_carcs_and_what_was_tolerated():
+    nevada = read_segments(SHARED / "affect-therapeutics__edi-835-parser" / "nevada_medicaid.txt")
+    assert any("re-padded" in t for t in nevada.tolerated)
+    result = ingest([SHARED / "affect-therapeutics__edi-835-parser" / "nevada_medicaid.txt"])
+    remits = result.unmatched_remits
+    assert len(remits) == 3 and (remits["claim_status_code"] == "4").sum() == 2
+    staedi = read_segments(SHARED / "xlate__staedi" / "sample837-original.edi")
+    assert any("00402" in t for t in staedi.tolerated)
+    tiger = ingest([SHARED / "slott56__TigerShark" / "835-example.txt"]).files[0]
+    assert tiger.remits == 2 and any("between segments" in t for t in tiger.tolerated)
+    multi = ingest([SHARED / "alshival__py835" / "X221-multiple-claims-single-check.edi"])
+    # multiple CAS triplets per segment, claim- and line-level: 39 adjustments in 9 claims
+    assert multi.files[0].remits == 9 and multi.files[0].adjustments == 39
+
+
+def test_a_file_without_isa_names_itself(tmp_path):
+    bad = tmp_path / "not-x12.txt"
+    bad.write_text("GS*HC*A*B~ST*837*1~")
+    with pytest.raises(X12FileError, match=r"not-x12\.txt.*ISA"):
+        read_segments(bad)
+
+
+@pytest.fixture(scope="module")
+def round_trip(tmp_path_factory):
+    tables, _ = generate(WorldConfig(n_claims=5_000, seed=17))
+    folder = tmp_path_factory.mktemp("x12")
+    paths = write_x12(tables, folder)
+    return tables, paths, ingest(paths)
+
+
+@pytest.mark.slow
+def test_exported_files_pass_pyx12_validation(round_trip):
+    _, paths, _ = round_trip
+    assert {p.name for p in paths} == {"claims_837p.x12", "claims_837i.x12", "remits_835.x12"}
+    for path in paths:
+        assert pyx12_errors(path) == [], path.name
+
+
+def _normal(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Rows as comparable tuples: dates ISO, numbers to the cent, missing as ''."""
+    cells = []
+    for c in columns:
+        col = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            col = col.dt.strftime("%Y-%m-%d")
+        cells.append(
+            [
+                ""
+                if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
+                else (
+                    f"{float(v):.2f}"
+                    if isinstance(v, (int, float, np.integer, np.floating))
+                    and not isinstance(v, bool)
+                    else str(v)
+                )
+                for v in col.astype(object).tolist()
+            ]
+        )
+    return sorted(zip(*cells, strict=True))
+
+
+#: Fields the 837 does not carry (see docs/x12.md).
+NOT_IN_837 = {"eligibility_verified_date"}
+
+
+def test_round_trip_gives_back_the_tables(round_trip):
+    original, _, result = round_trip
+    got = result.tables
+    assert result.unmatched_remits.empty and result.duplicate_claims == 0
+    columns = [c for c in original["claims"].columns if c not in NOT_IN_837]
+    assert _normal(got["claims"], columns) == _normal(original["claims"], columns)
+    # a modifier on a line without a procedure code has nowhere to go in SV1/SV2
+    lines = original["claim_lines"]
+    carried = lines[lines["procedure_code"].notna()]
+    back = got["claim_lines"].merge(carried[["claim_id", "line_number"]])
+    assert _normal(back, list(lines.columns)) == _normal(carried, list(lines.columns))
+    remit_cols = [c for c in original["remits"].columns if c != "remit_id"]
+    assert _normal(got["remits"], remit_cols) == _normal(original["remits"], remit_cols)
+    adj = ["claim_id", "line_number", "group_code", "carc", "amount"]
+    assert _normal(got["remit_adjustments"], adj) == _normal(original["remit_adjustments"], adj)
+    rem = ["claim_id", "line_number", "rarc"]
+    assert _normal(got["remit_remarks"], rem) == _normal(original["remit_remarks"], rem)
+    payers = ["payer_id", "name", "payer_type"]
+    assert _normal(got["payers"], payers) == _normal(original["payers"], payers)
+
+
+def test_ingested_round_trip_passes_the_contract(round_trip, tmp_path):
+    _, _, result = round_trip
+    write_ingested(result, tmp_path)
+    _, report = validate_folder(tmp_path)
+    assert report.ok, report.render()[:2000]
+
+
+def test_unmatched_remits_are_counted_not_dropped(round_trip):
+    _, paths, _ = round_trip
+    only_remits = ingest([p for p in paths if p.name.startswith("remits")])
+    assert only_remits.tables["remits"].empty
+    assert len(only_remits.unmatched_remits) == only_remits.files[0].remits > 0
+
+
+def test_ingest_cli_reads_good_files_and_reports_bad_ones(round_trip, tmp_path):
+    _, paths, _ = round_trip
+    bad = tmp_path / "broken.x12"
+    bad.write_text("this is not X12")
+    out = tmp_path / "out"
+    args = ["ingest", "--out", str(out)]
+    for p in [*paths, bad]:
+        args += ["--x12", str(p)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "REJECTED" in result.output and "broken.x12" in result.output
+    assert "3 files read, 1 rejected" in result.output
+    assert (out / "claims.csv").exists() and (out / "unmatched_remits.csv").exists()
+    export = tmp_path / "export"
+    result = CliRunner().invoke(app, ["export-x12", "--data", str(out), "--out", str(export)])
+    assert result.exit_code == 0, result.output
+    assert (export / "claims_837p.x12").exists()
