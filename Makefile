@@ -43,6 +43,8 @@ bench: install  ## speed and memory benchmarks: prints a table, writes bench/res
 	$(BIN)/python -m bench.generate
 	$(BIN)/python -m bench.features
 	$(BIN)/python -m bench.train
+	$(BIN)/python -m bench.x12
+	$(BIN)/python -m bench.serve  # needs wrk (apt-get install wrk)
 
 docs: install  ## regenerate docs/data-contract.md and the calibration table
 	$(BIN)/claimrisk docs

@@ -22,7 +22,7 @@ import pandas as pd
 from features.contract import TABLES
 from features.x12.claims837 import read_837
 from features.x12.remits835 import read_835
-from features.x12.segments import X12FileError, read_segments
+from features.x12.segments import X12FileError, bulk_parsing, read_segments
 
 #: (timely filing days, appeal window days) by payer type; facts.md §4.
 DEFAULT_LIMITS = {
@@ -92,7 +92,8 @@ def ingest(paths: list[Path]) -> Ingested:
         result.version = parsed.version
         result.tolerated = _summarise_tolerated(parsed.tolerated)
         if parsed.transaction == "837":
-            got = read_837(parsed)
+            with bulk_parsing():
+                got = read_837(parsed)
             institutional = any(c["claim_type"] == "institutional" for c in got.claims)
             result.kind = "837I" if institutional else "837P"
             result.claims, result.lines = len(got.claims), len(got.lines)
@@ -101,7 +102,8 @@ def ingest(paths: list[Path]) -> Ingested:
             for pid, row in got.payers.items():
                 payer_rows.setdefault(pid, row)
         else:
-            got = read_835(parsed, prefix=f"F{i:04d}")
+            with bulk_parsing():
+                got = read_835(parsed, prefix=f"F{i:04d}")
             result.kind = "835"
             result.remits, result.adjustments = len(got.remits), len(got.adjustments)
             remits += got.remits
