@@ -201,7 +201,8 @@ def ingest_command(
     matched = t["remits"]["claim_id"].nunique()
     typer.echo(
         f"\n{len(read)} files read, {len(result.files) - len(read)} rejected; "
-        f"{len(t['claims']):,} claims ({result.duplicate_claims:,} repeated claim ids kept once), "
+        f"{len(t['claims']):,} claims ({result.duplicate_claims:,} sent twice kept once, "
+        f"{result.renamed_claims:,} reusing a claim id renamed <id>.<date>), "
         f"{len(t['remits']) + len(result.unmatched_remits):,} remits: {len(t['remits']):,} matched "
         f"to {matched:,} claims, {len(result.unmatched_remits):,} without their claim "
         f"(unmatched_remits.csv); {result.claims_without_remit:,} claims without a remit"

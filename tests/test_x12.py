@@ -160,6 +160,40 @@ def test_ingested_round_trip_passes_the_contract(round_trip, tmp_path):
     assert report.ok, report.render()[:2000]
 
 
+def _one_claim(tables: dict[str, pd.DataFrame], claim_id: str, new_id: str) -> dict:
+    """A valid dataset of one claim and its outcomes, the claim renamed ``new_id``."""
+    out = {}
+    for name, frame in tables.items():
+        if "claim_id" in frame:
+            frame = frame[frame["claim_id"] == claim_id].assign(claim_id=new_id)
+        out[name] = frame.reset_index(drop=True)
+    return out
+
+
+def test_a_reused_claim_id_is_told_apart_by_service_date(tmp_path):
+    tables, _ = generate(WorldConfig(n_claims=300, seed=4))
+    claims, remits = tables["claims"], tables["remits"]
+    first, second = claims["claim_id"].iloc[0], claims["claim_id"].iloc[1]
+    days = dict(
+        zip(claims["claim_id"], claims["service_date_from"].dt.strftime("%Y%m%d"), strict=True)
+    )
+    assert days[first] != days[second]
+    # the office reused a patient control number: two claims, sent months apart, both "PCN1"
+    paths = []
+    for i, original in enumerate((first, second)):
+        paths += write_x12(_one_claim(tables, original, "PCN1"), tmp_path / f"batch{i}")
+    result = ingest(paths)
+    got = result.tables
+    assert result.renamed_claims == 2 and result.duplicate_claims == 0
+    assert result.unmatched_remits.empty
+    for original in (first, second):
+        new = f"PCN1.{days[original]}"
+        assert new in set(got["claims"]["claim_id"])
+        paid = remits.loc[remits["claim_id"] == original, "paid_amount"].sum()
+        matched = got["remits"].loc[got["remits"]["claim_id"] == new, "paid_amount"].sum()
+        assert matched == pytest.approx(paid), original
+
+
 def test_unmatched_remits_are_counted_not_dropped(round_trip):
     _, paths, _ = round_trip
     only_remits = ingest([p for p in paths if p.name.startswith("remits")])

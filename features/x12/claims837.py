@@ -113,6 +113,7 @@ def read_837(parsed: ParsedFile) -> Claims837:
         for ln in claim_lines:
             ln.pop("_from", None)
             ln.pop("_to", None)
+            ln["_source"] = claim["_source"]  # which claim occurrence the line belongs to
         claim["service_date_from"] = claim["service_date_from"] or (min(dates) if dates else None)
         claim["service_date_to"] = claim["service_date_to"] or (max(ends) if ends else None)
         claim["patient_age"] = _age(party.birth, claim["service_date_from"])

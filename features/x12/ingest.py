@@ -55,6 +55,7 @@ class Ingested:
     unmatched_remits: pd.DataFrame
     claims_without_remit: int
     duplicate_claims: int
+    renamed_claims: int
     notes: list[str]
 
 
@@ -72,6 +73,58 @@ def x12_files(paths: list[Path]) -> list[Path]:
 def _summarise_tolerated(items: list[str]) -> list[str]:
     counts = Counter(items)
     return [f"{msg} (x{n})" if n > 1 else msg for msg, n in counts.items()]
+
+
+def _unique_claims(
+    claims: list[dict], lines: list[dict]
+) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
+    """One row per claim. A CLM01 seen again with the same service dates and charge is the same
+    claim sent twice (kept once, counted); with other dates it is another claim that reuses the
+    patient control number, and becomes ``<CLM01>.<first date of service>``."""
+    columns = [f.name for f in TABLES["claims"].fields]
+    frame = pd.DataFrame(claims, columns=[*columns, "_source"])
+    frame["_clm01"] = frame["claim_id"]
+    same = frame.duplicated(["claim_id", "service_date_from", "service_date_to", "total_charge"])
+    duplicates = int(same.sum())
+    frame = frame[~same]
+    reused = frame["claim_id"].duplicated(keep=False)
+    dates = frame["service_date_from"].fillna("").str.replace("-", "", regex=False)
+    frame.loc[reused, "claim_id"] = frame.loc[reused, "claim_id"] + "." + dates[reused]
+    new_id = dict(zip(frame["_source"], frame["claim_id"], strict=True))
+    line_frame = pd.DataFrame(
+        lines, columns=[*(f.name for f in TABLES["claim_lines"].fields), "_source"]
+    )
+    line_frame["claim_id"] = line_frame["_source"].map(new_id)
+    line_frame = line_frame[line_frame["claim_id"].notna()]
+    line_frame = line_frame.drop(columns="_source").reset_index(drop=True)
+    return frame.reset_index(drop=True), line_frame, duplicates, int(reused.sum())
+
+
+def _match(remits: list[dict], claims: pd.DataFrame) -> pd.DataFrame:
+    """Each remit's claim: by CLP01 = CLM01, and by service date when CLM01 was reused.
+
+    A remit with no candidate, or several and no date to tell them apart, keeps
+    ``claim_id`` empty (unmatched, reported); its CLP01 stays in ``_clp01``.
+    """
+    frame = pd.DataFrame(
+        remits, columns=[*(f.name for f in TABLES["remits"].fields), "_source", "_service_date"]
+    )
+    frame["_clp01"] = frame["claim_id"]
+    candidates: dict[str, list[tuple[str, str]]] = {}
+    for clm01, cid, day in zip(
+        claims["_clm01"], claims["claim_id"], claims["service_date_from"], strict=True
+    ):
+        candidates.setdefault(clm01, []).append((cid, day))
+    matched = []
+    for clp01, day in zip(frame["_clp01"], frame["_service_date"], strict=True):
+        options = candidates.get(clp01, [])
+        if len(options) == 1:
+            matched.append(options[0][0])
+        else:
+            by_date = [cid for cid, d in options if d == day]
+            matched.append(by_date[0] if len(by_date) == 1 else None)
+    frame["claim_id"] = matched
+    return frame
 
 
 def ingest(paths: list[Path]) -> Ingested:
@@ -113,18 +166,18 @@ def ingest(paths: list[Path]) -> Ingested:
                 payer_rows.setdefault(pid, {**row, "payer_type": "other"})
         result.tolerated += got.problems
 
-    claims_df = pd.DataFrame(claims, columns=[*(f.name for f in TABLES["claims"].fields)])
-    duplicate = claims_df["claim_id"].duplicated(keep="first")
-    lines_df = pd.DataFrame(lines, columns=[f.name for f in TABLES["claim_lines"].fields])
-    lines_df = lines_df.drop_duplicates(["claim_id", "line_number"], keep="first")
-    claims_df = claims_df[~duplicate]
-    remits_df = pd.DataFrame(remits, columns=[f.name for f in TABLES["remits"].fields])
-    matched = remits_df["claim_id"].isin(claims_df["claim_id"])
-    unmatched = remits_df[~matched]
-    remits_df = remits_df[matched]
+    claims_df, lines_df, duplicates, renamed = _unique_claims(claims, lines)
+    remits_df = _match(remits, claims_df)
+    matched = remits_df["claim_id"].notna()
+    unmatched = remits_df[~matched].assign(claim_id=remits_df.loc[~matched, "_clp01"])
+    unmatched = unmatched[[f.name for f in TABLES["remits"].fields]]
+    remits_df = remits_df[matched][[f.name for f in TABLES["remits"].fields]]
     keep = set(remits_df["remit_id"])
+    claim_of = dict(zip(remits_df["remit_id"], remits_df["claim_id"], strict=True))
     adj_df = pd.DataFrame(adjustments, columns=[f.name for f in TABLES["remit_adjustments"].fields])
     rem_df = pd.DataFrame(remarks, columns=[f.name for f in TABLES["remit_remarks"].fields])
+    for frame in (adj_df, rem_df):  # follow the remit to the claim it was matched to
+        frame["claim_id"] = frame["remit_id"].map(claim_of).fillna(frame["claim_id"])
     payers = []
     for pid, row in payer_rows.items():
         ptype = row.get("payer_type") or "other"
@@ -140,7 +193,7 @@ def ingest(paths: list[Path]) -> Ingested:
         )
     tables = {
         "payers": pd.DataFrame(payers, columns=[f.name for f in TABLES["payers"].fields]),
-        "claims": claims_df.reset_index(drop=True),
+        "claims": claims_df.drop(columns=["_source", "_clm01"]).reset_index(drop=True),
         "claim_lines": lines_df.reset_index(drop=True),
         "remits": remits_df.reset_index(drop=True),
         "remit_adjustments": adj_df[adj_df["remit_id"].isin(keep)].reset_index(drop=True),
@@ -157,7 +210,8 @@ def ingest(paths: list[Path]) -> Ingested:
         files=results,
         unmatched_remits=unmatched.reset_index(drop=True),
         claims_without_remit=int((~claims_df["claim_id"].isin(remits_df["claim_id"])).sum()),
-        duplicate_claims=int(duplicate.sum()),
+        duplicate_claims=duplicates,
+        renamed_claims=renamed,
         notes=notes,
     )
 
@@ -171,6 +225,4 @@ def write_ingested(result: Ingested, out: Path) -> None:
             if f.kind == "bool":
                 frame[f.name] = frame[f.name].map({True: "true", False: "false"})
         frame.to_csv(out / f"{name}.csv", index=False)
-    result.unmatched_remits.drop(columns="_source", errors="ignore").to_csv(
-        out / "unmatched_remits.csv", index=False
-    )
+    result.unmatched_remits.to_csv(out / "unmatched_remits.csv", index=False)

@@ -77,11 +77,14 @@ def read_835(parsed: ParsedFile, prefix: str) -> Remits835:
                 "paid_amount": _amount(seg[4]),
                 "patient_responsibility": _amount(seg[5]) if seg[5] else None,
                 "_source": f"{parsed.path.name} segment {seg.position}",
+                "_service_date": None,  # DTM*232, else the first line's DTM*472: for matching
             }
             out.remits.append(remit)
             line_no, svc_count = None, 0
         elif remit is None:
             continue
+        elif sid == "DTM" and seg[1] in ("232", "472") and not remit["_service_date"]:
+            remit["_service_date"] = x12_date(seg[2])
         elif sid == "SVC":
             svc_count += 1
             line_no = svc_count

@@ -347,6 +347,9 @@ def _remits_835(tables: dict[str, pd.DataFrame]) -> Iterable[list[str]]:
             claim_rem = [x[1] for x in rem if x[0] is None]
             for i in range(0, len(claim_rem), 5):
                 body.append(_seg("MOA", "", "", *claim_rem[i : i + 5]))
+            if claim is not None:  # the claim's dates: how a reused CLP01 is told apart
+                body.append(_seg("DTM", "232", _d8(claim.service_date_from)))
+                body.append(_seg("DTM", "233", _d8(claim.service_date_to)))
             numbers = sorted(
                 {a[0] for a in adj if a[0] is not None} | {x[0] for x in rem if x[0] is not None}
             )
