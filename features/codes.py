@@ -19,6 +19,9 @@ uses only codes that are active; any denial-class CARC not listed falls in ``oth
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -71,17 +74,24 @@ def is_denial_adjustment(adjustments: pd.DataFrame) -> pd.Series:
     return adjustments["group_code"].isin(DENIAL_GROUPS) & ~adjustments["carc"].isin(NOT_A_DENIAL)
 
 
+def denial_reason(adjustments: pd.DataFrame) -> pd.Series:
+    """Each remit's reason CARC: its largest denial-class adjustment (remit_id → carc).
+
+    Ties keep file order (stable sort), so a list of codes without amounts names its first
+    denial-class code. Remits with no denial-class adjustment are absent from the result.
+    """
+    adj = adjustments.loc[is_denial_adjustment(adjustments), ["remit_id", "carc", "amount"]]
+    adj = adj.sort_values(["remit_id", "amount"], ascending=[True, False], kind="stable")
+    return adj.drop_duplicates("remit_id").set_index("remit_id")["carc"]
+
+
 def label_remits(remits: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFrame:
     """Apply the denial rule to every remit.
 
     Returns one row per remit (same order) with ``remit_id``, ``denied``, ``denial_carc`` and
     ``denial_category`` (empty when not denied).
     """
-    adj = adjustments.loc[is_denial_adjustment(adjustments), ["remit_id", "carc", "amount"]]
-    # The largest denial-class adjustment names the reason; stable sort keeps file order on ties.
-    adj = adj.sort_values(["remit_id", "amount"], ascending=[True, False], kind="stable")
-    top = adj.drop_duplicates("remit_id").set_index("remit_id")["carc"]
-    carc = remits["remit_id"].map(top)
+    carc = remits["remit_id"].map(denial_reason(adjustments))
     status = remits["claim_status_code"]
     denied = (status == "4") | ((remits["paid_amount"] <= 0) & carc.notna() & (status != "22"))
     category = carc_category(carc)
@@ -96,6 +106,35 @@ def label_remits(remits: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFram
         },
         index=remits.index,
     )
+
+
+#: An adjustment as people write it: ``CO-197``, ``PR-1`` or a bare CARC (``197``, group CO
+#: assumed, as most denials are contractual); RARCs (``N54``, ``M127``, ``MA130``) are remarks.
+ADJUSTMENT_CODE = r"(?:(?:CO|PI|OA|PR|CR)-)?(?:[A-LO-Z]\d{1,2}|\d{1,3})|(?:MA|M|N)\d{1,3}"
+_RARC = re.compile(r"(?:MA|M|N)\d{1,3}")
+
+
+def denial_categories(code_lists: Sequence[Sequence[str]]) -> np.ndarray:
+    """The denial category of each list of adjustment codes, by the one denial rule.
+
+    Each list is read as one remit's CAS codes in file order, without amounts: the first
+    denial-class code (group CO/PI/OA, CARC not in ``NOT_A_DENIAL``) names the category, as
+    ``label_remits`` does on ties; RARCs are skipped; no denial-class code → ``other``.
+    """
+    rows: dict[str, list] = {"remit_id": [], "group_code": [], "carc": [], "amount": []}
+    for i, codes in enumerate(code_lists):
+        for code in codes:
+            text = code.strip().upper()
+            if _RARC.fullmatch(text):
+                continue
+            group, _, carc = text.rpartition("-")
+            rows["remit_id"].append(i)
+            rows["group_code"].append(group or "CO")
+            rows["carc"].append(carc)
+            rows["amount"].append(0.0)
+    top = denial_reason(pd.DataFrame(rows))
+    carc = pd.Series(np.arange(len(code_lists))).map(top)
+    return carc_category(carc).to_numpy(dtype=object)
 
 
 def initial_outcomes(remits: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFrame:
@@ -239,3 +278,14 @@ def npi_check_digit_ok(npi: pd.Series) -> pd.Series:
     total = 24 + doubled.sum(axis=1) + body[:, ::-1][:, 1::2].sum(axis=1)  # 24 = 80840 prefix
     check = (10 - total % 10) % 10
     return pd.Series(ok.to_numpy() & (check == arr[:, 9]), index=npi.index)
+
+
+def npi_ok(npi: str) -> bool:
+    """``npi_check_digit_ok`` for one NPI (the API checks claims one at a time)."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    digits = [int(d) for d in npi]
+    total = 24  # the 80840 prefix
+    for i, d in enumerate(reversed(digits[:9])):
+        total += (d * 2 // 10 + d * 2 % 10) if i % 2 == 0 else d
+    return (10 - total % 10) % 10 == digits[9]

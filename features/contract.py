@@ -35,6 +35,10 @@ POINTERS = r"([1-9]|1[0-2])(:([1-9]|1[0-2])){0,3}"
 CARC = r"\d{1,3}|[A-Z]\d{1,2}"
 RARC = r"(M|MA|N)\d{1,4}"
 IDENT = r"[0-9A-Za-z][0-9A-Za-z\-_.]{0,49}"
+#: Upper bounds that keep amounts finite and plausible: no professional or institutional claim
+#: bills $100M, and a line of more than 10,000 units is a typing slip (X12 allows 15 digits).
+MAX_DOLLARS = 99_999_999.99
+MAX_UNITS = 10_000
 
 
 @dataclass(frozen=True)
@@ -89,9 +93,9 @@ class Field:
             word = "a whole number" if self.kind == "int" else "a number"
             bounds = []
             if self.minimum is not None:
-                bounds.append(f">= {self.minimum:g}")
+                bounds.append(f">= {self.minimum:,.10g}")
             if self.maximum is not None:
-                bounds.append(f"<= {self.maximum:g}")
+                bounds.append(f"<= {self.maximum:,.10g}")
             parts.append(word + (" " + " and ".join(bounds) if bounds else ""))
         elif self.kind == "bool":
             parts.append("true or false")
@@ -313,6 +317,7 @@ CLAIMS = Table(
             "float",
             "Total billed charge; equals the sum of line charges.",
             minimum=0,
+            maximum=MAX_DOLLARS,
             example="250.00",
             x12="837 2300 CLM02",
         ),
@@ -436,6 +441,7 @@ CLAIM_LINES = Table(
             "float",
             "Units of service.",
             minimum=0,
+            maximum=MAX_UNITS,
             example="2",
             x12="837 2400 SV104 / SV205",
         ),
@@ -444,6 +450,7 @@ CLAIM_LINES = Table(
             "float",
             "Billed charge for the line.",
             minimum=0,
+            maximum=MAX_DOLLARS,
             example="120.00",
             x12="837 2400 SV102 / SV203",
         ),

@@ -73,13 +73,15 @@ def write_dataset(
     return written
 
 
+def table_files(folder: Path, name: str) -> list[Path]:
+    """Every file in ``folder`` that could hold table ``name`` (``.parquet``, ``.csv``)."""
+    return [p for p in (folder / f"{name}.parquet", folder / f"{name}.csv") if p.exists()]
+
+
 def find_table_file(folder: Path, name: str) -> Path | None:
-    """The file holding table ``name`` in ``folder``: Parquet preferred, then CSV."""
-    for suffix in (".parquet", ".csv"):
-        path = folder / f"{name}{suffix}"
-        if path.exists():
-            return path
-    return None
+    """The one file holding table ``name`` in ``folder``, or None."""
+    found = table_files(folder, name)
+    return found[0] if found else None
 
 
 def read_raw(path: Path) -> pd.DataFrame:
@@ -89,16 +91,24 @@ def read_raw(path: Path) -> pd.DataFrame:
     """
     if path.suffix == ".csv":
         return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""])
-    return pq.read_table(path).to_pandas(date_as_object=False)
+    # Nullable integers stay integers (pandas would make a column with gaps float64), so that
+    # validation sees the type the file was written with.
+    return pq.read_table(path).to_pandas(date_as_object=False, types_mapper=_NULLABLE_INTS.get)
+
+
+_NULLABLE_INTS = {
+    t: pd.Int64Dtype() for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8())
+}
 
 
 def read_folder(
     folder: Path,
-) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, str]]:
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, tuple[str, str]]]:
     """Read whichever contract tables ``folder`` holds.
 
-    Returns (raw frames, file names, unreadable files with the reader's complaint): a file that
-    is not Parquet or CSV becomes a reported problem, not a traceback.
+    Returns (raw frames, file names, unreadable tables as ``(rule, complaint)``): a file that is
+    not Parquet or CSV, an empty file, or two files for one table become reported problems, not a
+    traceback and not a silent choice between them.
     """
     if not folder.is_dir():
         raise FileNotFoundError(
@@ -107,14 +117,28 @@ def read_folder(
         )
     raw, files, unreadable = {}, {}, {}
     for name in TABLES:
-        path = find_table_file(folder, name)
-        if path is None:
+        found = table_files(folder, name)
+        if not found:
             continue
-        files[name] = path.name
+        files[name] = found[0].name
+        if len(found) > 1:
+            files[name] = " and ".join(p.name for p in found)
+            unreadable[name] = (
+                "duplicate_file",
+                "two files hold this table; remove one so that it is clear which is meant",
+            )
+            continue
         try:
-            raw[name] = read_raw(path)
-        except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-            unreadable[name] = str(exc).splitlines()[0][:200]
+            raw[name] = read_raw(found[0])
+        except (
+            pa.ArrowException,
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+            UnicodeDecodeError,
+            OSError,
+        ) as exc:
+            complaint = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            unreadable[name] = ("unreadable_file", f"could not be read ({complaint})")
     return raw, files, unreadable
 
 

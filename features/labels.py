@@ -57,6 +57,15 @@ def build_labels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     frame["label_paid_amount"] = frame["paid_amount"].where(denied == False)  # noqa: E712
 
     window = frame["payer_id"].map(tables["payers"].set_index("payer_id")["appeal_window_days"])
-    frame["appeal_deadline"] = frame["remit_date"] + pd.to_timedelta(window, unit="D")
+    frame["appeal_deadline"] = appeal_deadline(frame["remit_date"], window)
     frame["denied_amount"] = np.where(denied == True, frame["total_charge"], np.nan)  # noqa: E712
     return frame[["claim_id", *LABEL_COLUMNS, "remit_date", "appeal_deadline", "denied_amount"]]
+
+
+def appeal_deadline(denial_date: pd.Series, window_days: pd.Series | np.ndarray) -> pd.Series:
+    """The last day to appeal: the denial's remit date plus the payer's appeal window.
+
+    Unknown window (a payer never seen) → unknown deadline (NaT), never a guessed one.
+    """
+    window = pd.to_timedelta(np.asarray(window_days, dtype=float), unit="D")
+    return denial_date + pd.Series(window, index=denial_date.index)

@@ -56,6 +56,33 @@ class _Parsed:
     claim_ents: dict[str, np.ndarray]
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """Claims as the models see them, with the codes explanations and warnings name."""
+
+    matrix: np.ndarray
+    payer: np.ndarray
+    procedure: np.ndarray  # the primary (highest-charge) line's code
+    diagnosis: np.ndarray  # the first diagnosis code
+    unseen: list[list[str]]
+
+
+def _seen_codes(parsed: _Parsed) -> dict[str, set[str]]:
+    """Every code seen at fit, by the role it plays."""
+    diagnoses = {
+        code
+        for codes in parsed.claims["diagnosis_codes"].tolist()
+        for code in (codes or "").split("|")
+        if code
+    }
+    return {
+        "payer_id": set(parsed.claims["payer_id"].tolist()) - {None},
+        "provider_npi": set(parsed.claim_ents["provider_npi"].tolist()) - {None},
+        "procedure_code": set(parsed.lines["procedure_code"].tolist()) - {None},
+        "diagnosis_code": diagnoses,
+    }
+
+
 class FeaturePipeline:
     """Claims (contract shape) → model features, with history as of a cutoff.
 
@@ -112,6 +139,7 @@ class FeaturePipeline:
             for row in payers.itertuples(index=False)
         }
         self.levels_, self.categories_ = self._learn_levels(parsed)
+        self.seen_ = _seen_codes(parsed)
         units = np.where(parsed.lines["units"] > 0, parsed.lines["units"], np.nan)
         per_unit = (
             pd.Series(parsed.lines["line_charge"] / units)
@@ -202,6 +230,42 @@ class FeaturePipeline:
         self._check_fitted()
         computed = self._compute(self._parse(claims, lines), self.history_)
         return np.column_stack([computed[name] for name in FEATURE_NAMES])
+
+    def encode(self, claims: pd.DataFrame | dict, lines: pd.DataFrame | dict) -> Encoded:
+        """What scoring needs from claims: the matrix, the codes it rests on, the unseen codes."""
+        self._check_fitted()
+        parsed = self._parse(claims, lines)
+        computed = self._compute(parsed, self.history_)
+        return Encoded(
+            matrix=np.column_stack([computed[name] for name in FEATURE_NAMES]),
+            payer=parsed.claims["payer_id"],
+            procedure=parsed.claim_ents["primary_procedure"],
+            diagnosis=parsed.claim_ents["primary_diagnosis"],
+            unseen=self._unseen(parsed),
+        )
+
+    def _unseen(self, parsed: _Parsed) -> list[list[str]]:
+        """Per claim, each code the model never saw in the role it plays here (any line for a
+        procedure, any position for a diagnosis): scored, but with less to go on."""
+        out: list[list[str]] = [[] for _ in parsed.claims["claim_id"]]
+        for role, values in (
+            ("payer_id", parsed.claims["payer_id"]),
+            ("provider_npi", parsed.claim_ents["provider_npi"]),
+        ):
+            for i, v in enumerate(values.tolist()):
+                if v is not None and v not in self.seen_[role]:
+                    out[i].append(f"{role}={v}")
+        for i, codes in enumerate(parsed.claims["diagnosis_codes"].tolist()):
+            for code in (codes or "").split("|"):
+                if code and code not in self.seen_["diagnosis_code"]:
+                    out[i].append(f"diagnosis_code={code}")
+        lines = parsed.lines["procedure_code"].tolist()
+        for claim, code in zip(parsed.line_claim.tolist(), lines, strict=True):
+            label = f"procedure_code={code}"
+            unseen = code is not None and code not in self.seen_["procedure_code"]
+            if unseen and label not in out[claim]:
+                out[claim].append(label)
+        return out
 
     def appeal_window_days(self, payer_ids: np.ndarray) -> np.ndarray:
         """Each payer's appeal window in days as learnt at fit (NaN for a payer never seen)."""

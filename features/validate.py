@@ -20,13 +20,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.codes import npi_check_digit_ok
+from features.codes import npi_check_digit_ok, npi_ok
 from features.contract import DATE_DTYPE, TABLES, Field, Table
 
 Severity = Literal["error", "warning"]
 MAX_EXAMPLES = 5
 #: Problems that make a whole table untrustworthy, so quarantine cannot help.
-TABLE_LEVEL_RULES = frozenset({"missing_table", "missing_column", "unreadable_file"})
+TABLE_LEVEL_RULES = frozenset(
+    {"missing_table", "missing_column", "unreadable_file", "stored_type", "duplicate_file"}
+)
 _TRUE = {"true", "t", "1", "y", "yes"}
 _FALSE = {"false", "f", "0", "n", "no"}
 
@@ -43,6 +45,8 @@ class Problem:
     message: str
     count: int = 0
     examples: tuple[str, ...] = ()
+    #: Every flagged row (0-based positions in the table as given), for per-claim rejects.
+    rows: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     def render(self) -> str:
         where = f"{self.file} column {self.column!r}" if self.column else self.file
@@ -130,6 +134,7 @@ class _Checker:
                 message,
                 int(mask.sum()),
                 tuple(examples),
+                tuple(rows.tolist()),
             )
         )
         if severity == "error":
@@ -147,8 +152,67 @@ def isin(values: pd.Series, known: pd.Series) -> pd.Series:
     return pd.Series(hit.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
 
 
+#: Stored column types the contract accepts for each kind without a word; a ``SAFE_WIDENING``
+#: is read with a warning, and anything else is an error (a typed file that disagrees with the
+#: contract was written by something that misunderstood it).
+_STORED_KINDS = {
+    "string": ("string",),
+    "int": ("integer",),
+    "float": ("floating",),
+    "bool": ("boolean",),
+    "date": ("datetime",),
+}
+SAFE_WIDENING = {("float", "integer"): "whole numbers stored as integers, read as numbers"}
+
+
+def _stored_kind(raw: pd.Series) -> str | None:
+    """The kind a typed column was stored as (None for text or mixed objects, parsed as text)."""
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        return None
+    if pd.api.types.is_bool_dtype(raw):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(raw):
+        return "integer"
+    if pd.api.types.is_float_dtype(raw):
+        return "floating"
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return "datetime"
+    return str(raw.dtype)
+
+
+def check_stored_type(f: Field, raw: pd.Series) -> tuple[str, str] | None:
+    """(severity, message) when a typed column's stored type is not the contract's, else None."""
+    stored = _stored_kind(raw)
+    if stored is None or stored in _STORED_KINDS[f.kind]:
+        if stored == "datetime" and raw.notna().any():
+            times = raw.dropna()
+            if (times != times.dt.normalize()).any():
+                return "error", (
+                    f"stored as date-times with a time of day (e.g. {times.iloc[0]}); expected "
+                    "dates only: write the column as a date, or as text YYYY-MM-DD."
+                )
+        return None
+    if (f.kind, stored) in SAFE_WIDENING:
+        return "warning", f"{SAFE_WIDENING[f.kind, stored]} (stored {raw.dtype})."
+    fix = (
+        "write dates as text YYYY-MM-DD or as a date column (integer-encoded dates such as "
+        "20240315 or day numbers are ambiguous)"
+        if f.kind == "date"
+        else f"write it as {f.expectation()}"
+    )
+    return "error", f"stored as {raw.dtype}, expected {f.kind} ({f.expectation()}): {fix}."
+
+
 def _coerce(f: Field, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Cast one raw column to the contract dtype; return (typed, mask of unparseable values)."""
+    """Cast one raw column to the contract dtype; return (typed, mask of unparseable values).
+
+    Text is parsed; booleans are never numbers and numbers must be finite. A typed column of the
+    wrong kind (see ``check_stored_type``) is read as text, so its values are checked one by one.
+    """
+    if check_stored_type(f, raw) is not None and (f.kind, _stored_kind(raw)) not in SAFE_WIDENING:
+        raw = (
+            raw.astype(object).where(raw.notna(), None).map(lambda v: None if v is None else str(v))
+        )
     is_blank = raw.isna()
     if raw.dtype == object or pd.api.types.is_string_dtype(raw):
         text = raw.astype("str").str.strip()
@@ -160,7 +224,10 @@ def _coerce(f: Field, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         return typed.astype("str"), pd.Series(False, index=raw.index)
     if f.kind in ("int", "float"):
         typed = pd.to_numeric(text if text is not None else raw, errors="coerce")
+        typed = typed.where(np.isfinite(typed.astype("float64")))
         bad = typed.isna() & ~is_blank
+        if raw.dtype == object:  # a JSON-shaped column: True is not 1, and "1e400" is not finite
+            bad |= raw.map(lambda v: isinstance(v, bool)).astype(bool)
         if f.kind == "int":
             bad |= typed.notna() & (typed != np.floor(typed.fillna(0)))
             typed = typed.where(~bad).astype("Int64")
@@ -223,6 +290,11 @@ def check_table(
     checker = _Checker(table, raw, file, report)
     for f in table.fields:
         column = raw[f.name] if f.name in raw.columns else pd.Series(pd.NA, index=raw.index)
+        stored = check_stored_type(f, column) if f.name in raw.columns else None
+        if stored is not None:
+            report.problems.append(
+                Problem(stored[0], table.name, file, f.name, "stored_type", stored[1])
+            )
         values, unparseable = _coerce(f, column)
         checker.flag(unparseable, f.name, "type", f"not {f.expectation()}.", values=column)
         present = values.notna()
@@ -284,36 +356,110 @@ def check_table(
 # --- rules that look across columns of one row ----------------------------------------------
 
 
-def _claims_rules(df: pd.DataFrame, c: _Checker) -> None:
-    c.flag(
-        df["service_date_from"] > df["service_date_to"],
+#: The rules across one claim's fields, each defined once: (column flagged, rule, message).
+#: ``_claims_rules``/``check_relations`` apply them to whole tables and ``check_claim`` to one
+#: claim as the API receives it; ``tests/security`` proves the two agree.
+CLAIM_RULES: dict[str, tuple[str, str, str]] = {
+    "service_order": (
         "service_date_to",
         "date_order",
         "service_date_to is before service_date_from; swap them or correct the dates.",
-        values=df["service_date_to"].dt.strftime("%Y-%m-%d"),
-    )
-    c.flag(
-        df["service_date_to"] > df["submission_date"],
+    ),
+    "submission_order": (
         "submission_date",
         "date_order",
         "the claim was submitted before its last date of service; a claim cannot be filed "
         "before the service ends. Correct submission_date or service_date_to.",
-        values=df["submission_date"].dt.strftime("%Y-%m-%d"),
-    )
-    c.flag(
-        (df["eligibility_verified_date"] > df["submission_date"]).fillna(False),
+    ),
+    "eligibility_order": (
         "eligibility_verified_date",
         "date_order",
         "eligibility was verified after the claim was submitted; record the check made "
         "before submission, or leave it empty.",
-    )
-    c.flag(
-        ~npi_check_digit_ok(df["billing_npi"]) & df["billing_npi"].notna(),
+    ),
+    "npi": (
         "billing_npi",
         "npi_check_digit",
         "the NPI's check digit is wrong (Luhn with prefix 80840); copy the NPI again from NPPES.",
-        values=df["billing_npi"],
+    ),
+    "charge_balance": (
+        "total_charge",
+        "charge_balance",
+        "total_charge differs from the sum of its line charges (837 rule CLM02 = "
+        "sum of SV102/SV203); correct the header or the lines.",
+    ),
+    "pointer_range": (
+        "diagnosis_pointers",
+        "pointer_range",
+        "points past the claim's last diagnosis code; pointers count "
+        "positions in claims.diagnosis_codes, from 1.",
+    ),
+    "line_number": (
+        "claim_id, line_number",
+        "duplicate_key",
+        "key repeats an earlier row; each row must be unique. Remove the duplicate "
+        "or give it its own id.",
+    ),
+}
+
+
+def _claims_rules(df: pd.DataFrame, c: _Checker) -> None:
+    def flag(rule: str, mask: pd.Series, values: pd.Series | None = None) -> None:
+        column, name, message = CLAIM_RULES[rule]
+        c.flag(mask, column, name, message, values=values)
+
+    flag(
+        "service_order",
+        df["service_date_from"] > df["service_date_to"],
+        df["service_date_to"].dt.strftime("%Y-%m-%d"),
     )
+    flag(
+        "submission_order",
+        df["service_date_to"] > df["submission_date"],
+        df["submission_date"].dt.strftime("%Y-%m-%d"),
+    )
+    flag(
+        "eligibility_order",
+        (df["eligibility_verified_date"] > df["submission_date"]).fillna(False),
+    )
+    flag(
+        "npi",
+        ~npi_check_digit_ok(df["billing_npi"]) & df["billing_npi"].notna(),
+        df["billing_npi"],
+    )
+
+
+def check_claim(header: dict, lines: list[dict]) -> list[tuple[str, str, str, str]]:
+    """``CLAIM_RULES`` on one claim already typed field by field (dates as ``date``).
+
+    Returns (table, column, rule, message) per broken rule. This is the API's path: a claim in
+    a request is typed by models built from the contract, and then must pass the same rules
+    across fields that ``claimrisk validate`` applies to tables.
+    """
+    broken = []
+
+    def rule(key: str, failed: bool, table: str = "claims") -> None:
+        if failed:
+            broken.append((table, *CLAIM_RULES[key]))
+
+    start, end, sent = (
+        header[k] for k in ("service_date_from", "service_date_to", "submission_date")
+    )
+    checked = header.get("eligibility_verified_date")
+    rule("service_order", start > end)
+    rule("submission_order", end > sent)
+    rule("eligibility_order", checked is not None and checked > sent)
+    rule("npi", not npi_ok(header["billing_npi"]))
+    total = sum(line["line_charge"] for line in lines)
+    rule("charge_balance", abs(total - header["total_charge"]) > 0.005)
+    n_dx = header["diagnosis_codes"].count("|") + 1
+    pointers = [
+        int(p) for line in lines for p in (line.get("diagnosis_pointers") or "").split(":") if p
+    ]
+    rule("pointer_range", any(p > n_dx for p in pointers), "claim_lines")
+    numbers = [line["line_number"] for line in lines]
+    rule("line_number", len(set(numbers)) < len(numbers), "claim_lines")
+    return broken
 
 
 def _appeals_rules(df: pd.DataFrame, c: _Checker) -> None:
@@ -413,28 +559,21 @@ def check_relations(
         )
         line_total = lines.groupby("claim_id")["line_charge"].sum()
         diff = (claims["claim_id"].map(line_total) - claims["total_charge"]).abs()
+        column, rule, message = CLAIM_RULES["charge_balance"]
         flag(
             "claims",
             (diff > 0.005).fillna(False),
-            "total_charge",
-            "charge_balance",
-            "total_charge differs from the sum of its line charges (837 rule CLM02 = "
-            "sum of SV102/SV203); correct the header or the lines.",
+            column,
+            rule,
+            message,
             values=claims["total_charge"],
         )
         n_dx = first_claims["diagnosis_codes"].str.count(r"\|") + 1
         parts = lines["diagnosis_pointers"].str.split(":", expand=True)
         pointer_max = parts.apply(pd.to_numeric, errors="coerce").max(axis=1).fillna(0)
         over = pointer_max > lines["claim_id"].map(n_dx).fillna(99)
-        flag(
-            "claim_lines",
-            over,
-            "diagnosis_pointers",
-            "pointer_range",
-            "points past the claim's last diagnosis code; pointers count "
-            "positions in claims.diagnosis_codes, from 1.",
-            values=lines["diagnosis_pointers"],
-        )
+        column, rule, message = CLAIM_RULES["pointer_range"]
+        flag("claim_lines", over, column, rule, message, values=lines["diagnosis_pointers"])
     remits = frames.get("remits")
     if claims is not None and remits is not None:
         submitted = remits["claim_id"].map(first_claims["submission_date"])
@@ -498,12 +637,12 @@ def quarantine(
 def validate_frames(
     raw: dict[str, pd.DataFrame],
     files: dict[str, str] | None = None,
-    unreadable: dict[str, str] | None = None,
+    unreadable: dict[str, tuple[str, str]] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray], Report]:
     """Validate raw tables (name → frame). Returns typed frames, bad-row masks and the report.
 
     ``files`` names where each table came from, for messages; it defaults to the table name.
-    ``unreadable`` lists tables whose file could not be parsed, with the reader's complaint.
+    ``unreadable`` lists tables whose file could not be used, as (rule, complaint).
     Tables that could not be typed (a required column missing) are absent from the result.
     """
     files = {name: (files or {}).get(name, name) for name in TABLES}
@@ -512,17 +651,13 @@ def validate_frames(
     bad: dict[str, np.ndarray] = {}
     for name, table in TABLES.items():
         if name in (unreadable or {}):
-            report.problems.append(
-                Problem(
-                    "error",
-                    name,
-                    files[name],
-                    "",
-                    "unreadable_file",
-                    f"could not be read ({unreadable[name]}); write it again as Parquet or "
-                    "as UTF-8 CSV with a header row",
-                )
+            rule, complaint = unreadable[name]
+            fix = (
+                ""
+                if rule == "duplicate_file"
+                else ("; write it again as Parquet or as UTF-8 CSV with a header row")
             )
+            report.problems.append(Problem("error", name, files[name], "", rule, complaint + fix))
             continue
         if name not in raw:
             report.problems.append(
@@ -542,3 +677,57 @@ def validate_frames(
             typed[name], bad[name] = frame, mask
     check_relations(typed, files, report, bad)
     return typed, bad, report
+
+
+#: One row per problem of one claim: what the scoring path reports instead of a score.
+REJECT_COLUMNS = ("claim_id", "table", "row", "field", "rule", "got", "message")
+CLAIM_TABLES = ("claims", "claim_lines")
+
+
+def validate_claims(
+    claims: pd.DataFrame, lines: pd.DataFrame, files: dict[str, str] | None = None
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Validate claims about to be scored: every field and cross-field rule ``validate`` checks
+    on claims and their lines (types, formats, bounds, date order, unique claim ids and line
+    numbers, pointers within the diagnoses, total = sum of lines).
+
+    Returns the typed tables and the rejects (``REJECT_COLUMNS``): every problem of every claim,
+    so that a claim that cannot be scored is named with its field, never dropped.
+    """
+    raw = {"claims": claims.reset_index(drop=True), "claim_lines": lines.reset_index(drop=True)}
+    files = {name: (files or {}).get(name, name) for name in CLAIM_TABLES}
+    report, typed, bad = Report(), {}, {}
+    for name in CLAIM_TABLES:
+        frame, mask = check_table(TABLES[name], raw[name], files[name], report)
+        if frame is not None:
+            typed[name], bad[name] = frame, mask
+    check_relations(typed, files, report, bad)
+    return typed, _rejects(report, raw)
+
+
+def _rejects(report: Report, raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows: list[tuple] = []
+    all_ids = raw["claims"]["claim_id"] if "claim_id" in raw["claims"] else pd.Series(dtype=str)
+    for p in report.errors:
+        frame = raw[p.table]
+        ids = frame["claim_id"] if "claim_id" in frame else pd.Series([None] * len(frame))
+        column = frame.get(p.column)
+        if p.rows:
+            for r in p.rows:
+                got = None if column is None else column.iloc[r]
+                rows.append((ids.iloc[r], p.table, r + 1, p.column, p.rule, got, p.message))
+        else:  # a column-level problem (missing, wrongly stored) rejects every claim
+            rows += [(c, p.table, None, p.column, p.rule, None, p.message) for c in all_ids]
+    out = pd.DataFrame(rows, columns=list(REJECT_COLUMNS))
+    out["claim_id"] = out["claim_id"].map(lambda v: v if isinstance(v, str) and v else None)
+    out["got"] = out["got"].map(_as_text)
+    return out
+
+
+def _as_text(value: object) -> str | None:
+    """A rejected value as the user typed it (None when absent), safe for JSON and CSV."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return str(value)

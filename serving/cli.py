@@ -26,6 +26,13 @@ features_cli.register(app)
 training_cli.register(app)
 
 
+#: Connection hygiene: idle keep-alive connections close after this many seconds, headers are
+#: bounded in size, and connections beyond the limit get 503 rather than piling up.
+KEEP_ALIVE_SECONDS = 5
+MAX_HEADER_BYTES = 16 * 1024
+MAX_CONNECTIONS = 256
+
+
 @app.command("serve")
 def serve_command(
     model: Annotated[
@@ -40,35 +47,38 @@ def serve_command(
         bool, typer.Option("--no-auth", help="Accept requests without an API key (local demo).")
     ] = False,
 ) -> None:
-    """Serve the scoring and worklist API (uvicorn). Keys: CLAIMRISK_API_KEYS=k1,k2."""
+    """Serve the scoring and worklist API (uvicorn). Keys: CLAIMRISK_API_KEYS=k1,k2; admin
+    keys (reload) apart: CLAIMRISK_ADMIN_KEYS."""
     import os
 
     import uvicorn
+    from pydantic import ValidationError
 
-    if model:
-        os.environ["CLAIMRISK_MODEL"] = model
-    if tracking_uri:
-        os.environ["CLAIMRISK_TRACKING_URI"] = tracking_uri
-    if no_auth:
-        os.environ["CLAIMRISK_ALLOW_ANONYMOUS"] = "true"
+    from serving.app import create_app
     from serving.settings import Settings
 
-    settings = Settings()
-    if not settings.keys() and not settings.allow_anonymous:
-        typer.echo(
-            "error: no API keys. Set CLAIMRISK_API_KEYS=key1,key2, or pass --no-auth for a "
-            "local demo.",
-            err=True,
-        )
-        raise typer.Exit(1)
+    given = {"model": model, "tracking_uri": tracking_uri, "allow_anonymous": no_auth or None}
+    given = {k: v for k, v in given.items() if v is not None}
+    try:
+        settings = Settings(**given)
+    except ValidationError as exc:
+        typer.echo(f"error: {exc.errors()[0]['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(1) from None
+    hygiene = {
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "limit_concurrency": MAX_CONNECTIONS,
+        "log_level": "info",
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, **hygiene)
+        return
+    # Several workers are separate processes that build the app from CLAIMRISK_* themselves.
+    for k, v in given.items():
+        os.environ[f"CLAIMRISK_{k.upper()}"] = str(v)
     uvicorn.run(
-        "serving.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        factory=False,
-        log_level="info",
-        access_log=False,
+        "serving.app:create_app", factory=True, host=host, port=port, workers=workers, **hygiene
     )
 
 
@@ -88,22 +98,50 @@ def example_command(
     typer.echo(json.dumps(bodies[kind], indent=2))
 
 
+Explain = Annotated[
+    str, typer.Option(help="Which claims get factors and actions: none, flagged or all.")
+]
+SkipInvalid = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid",
+        help="Exit 0 even when claims were rejected (they are still listed in the rejects file).",
+    ),
+]
+
+
+def _report(out: Path, outcome, noun: str, skip_invalid: bool) -> None:
+    typer.echo(f"wrote {out}: {outcome.written:,} {noun}")
+    if outcome.rejected:
+        typer.echo(
+            f"{outcome.rejected:,} claim(s) rejected, not scored: see {outcome.rejects_file} "
+            "(claim, field, rule, value, fix)",
+            err=True,
+        )
+        if not skip_invalid:
+            raise typer.Exit(1)
+
+
 @app.command("score")
 def score_command(
     model: Annotated[str, typer.Option(help="Bundle folder or models:/ URI.")],
-    input: Annotated[Path, typer.Option(help="Claims, one row per line (parquet or csv).")],
-    out: Annotated[Path, typer.Option(help="Scores parquet, one row per claim.")],
+    input: Annotated[Path, typer.Option(help="Claims, one row per line (.parquet, .csv, .jsonl).")],
+    out: Annotated[Path, typer.Option(help="Scores, one row per claim (.parquet, .csv, .jsonl).")],
+    explain: Explain = "none",
+    skip_invalid: SkipInvalid = False,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
 ) -> None:
-    """Score a file of claims offline, with the same code as the API (no explanations)."""
+    """Score a file of claims offline through the same path as the API. Claims that break the
+    contract are written to OUT's .rejects.csv, and the exit status is 1 unless --skip-invalid."""
     from serving.offline import score_file
+    from training.bundle import BundleError
 
     try:
-        n = score_file(model, input, out, tracking_uri)
-    except (FileNotFoundError, ValueError) as exc:
+        outcome = score_file(model, input, out, explain, tracking_uri)
+    except (BundleError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"wrote {out}: {n:,} claims scored")
+    _report(out, outcome, "claims scored", skip_invalid)
 
 
 @app.command("rank")
@@ -113,23 +151,25 @@ def rank_command(
         Path,
         typer.Option(
             help="Open denials, one row per claim line plus carc_codes ('|'-joined), "
-            "denied_amount, denial_date (parquet or csv)."
+            "denied_amount, denial_date (.parquet, .csv, .jsonl)."
         ),
     ],
     as_of: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Day the queue is worked.")],
-    out: Annotated[Path, typer.Option(help="Ranked parquet, best first.")],
+    out: Annotated[Path, typer.Option(help="Ranked denials, best first (.parquet, .csv, .jsonl).")],
     capacity: Annotated[int | None, typer.Option(help="Items the team can work.")] = None,
+    skip_invalid: SkipInvalid = False,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
 ) -> None:
     """Rank a file of open denials offline, with the same ordering as the API."""
     from serving.offline import rank_file
+    from training.bundle import BundleError
 
     try:
-        n = rank_file(model, denials, as_of.date(), out, capacity, tracking_uri)
-    except (FileNotFoundError, ValueError) as exc:
+        outcome = rank_file(model, denials, as_of.date(), out, capacity, tracking_uri)
+    except (BundleError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"wrote {out}: {n:,} denials ranked")
+    _report(out, outcome, "denials ranked", skip_invalid)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,80 +1,145 @@
 """Offline twins of the endpoints: ``claimrisk score`` and ``claimrisk rank`` on files.
 
 Input files use the flat claim shape (one row per claim line with the claim's header columns,
-as the MLflow pyfunc takes). Each claim is validated by the same request models as the API and
-scored by the same functions, so a file and an HTTP call agree.
+as the MLflow pyfunc takes). Claims go through the one scoring path (``training.scoring``):
+validated with the checks of ``claimrisk validate``, scored, and every claim that could not be
+scored is written, with its field and rule, to a rejects file beside the output.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
-from serving import scoring
-from serving.schemas import Claim, OpenDenial
+from features.codes import ADJUSTMENT_CODE
+from features.validate import REJECT_COLUMNS, validate_claims
 from serving.state import load
-from training.tracking import json_shaped
+from training.scoring import Denials, Scored, flat_scores, rank_valid, score_claims
+from training.tracking import json_shaped, unflatten
 
-DENIAL_COLUMNS = ("carc_codes", "denied_amount", "denial_date", "appeal_deadline")
+DENIAL_COLUMNS = ("carc_codes", "denied_amount", "denial_date")
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    written: int
+    rejected: int
+    rejects_file: Path | None
 
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
-    frame = pd.read_csv(path, dtype=str) if path.suffix == ".csv" else pd.read_parquet(path)
+    if path.suffix == ".csv":
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    elif path.suffix == ".jsonl":
+        frame = pd.read_json(path, lines=True, dtype=False)
+    else:
+        frame = pd.read_parquet(path)
     if "claim_id" not in frame:
         raise ValueError(f"{path} has no claim_id column: expected one row per claim line")
     return json_shaped(frame)
 
 
-def _records(frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Flat rows → one nested dict per claim (header fields + lines), in first-seen order."""
-    header = [c for c in scoring.HEADER if c in frame]
-    line = [c for c in scoring.LINE if c in frame]
-    out = []
-    for _, rows in frame.groupby("claim_id", sort=False):
-        first = rows.iloc[0]
-        claim = {c: first[c] for c in header}
-        claim["lines"] = [{c: r[c] for c in line} for r in rows[line].to_dict("records")]
-        out.append({"claim": claim, **{c: first[c] for c in extra if c in rows}})
-    return out
-
-
-def _validate(model_type: type, record: dict[str, Any], where: str) -> Any:
-    try:
-        return model_type.model_validate(record)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{where}: field {field}: {first['msg']}") from None
-
-
-def score_file(model: str, input: Path, out: Path, tracking_uri: str | None = None) -> int:
-    loaded = load(model, tracking_uri)
-    records = _records(_read(input))
-    claims = [_validate(Claim, r["claim"], f"claim {r['claim'].get('claim_id')}") for r in records]
-    scores = scoring.score(loaded.model, claims, "none")
-    frame = pd.DataFrame(
-        [
-            {
-                "claim_id": s["claim_id"],
-                "denial_probability": s["denial_probability"],
-                "risk_band": s["risk_band"],
-                "category_1": s["likely_categories"][0]["category"],
-                "category_1_probability": s["likely_categories"][0]["probability"],
-                "unknown_codes": "|".join(s["unknown_codes"]),
-            }
-            for s in scores
-        ]
-    )
-    frame["model_version"] = loaded.version
+def write(frame: pd.DataFrame, out: Path) -> None:
+    """Write in the format the file's extension names (.csv, .parquet, .jsonl)."""
+    fmt = FORMATS.get(out.suffix)
+    if fmt is None:
+        raise ValueError(f"{out}: unknown extension; name the file .csv, .parquet or .jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(out, index=False)
-    return len(frame)
+    if fmt == "csv":
+        frame.to_csv(out, index=False)
+    elif fmt == "jsonl":
+        frame.to_json(out, orient="records", lines=True)
+    else:
+        frame.to_parquet(out, index=False)
+
+
+def rejects_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}.rejects.csv")
+
+
+def _write_rejects(rejects: pd.DataFrame, out: Path) -> Path | None:
+    path = rejects_path(out)
+    if rejects.empty:
+        path.unlink(missing_ok=True)
+        return None
+    write(rejects, path)
+    return path
+
+
+def score_file(
+    model: str, input: Path, out: Path, explain: str = "none", tracking_uri: str | None = None
+) -> Outcome:
+    """Score a flat file; rejected claims go to ``<out>.rejects.csv`` (and are listed in out)."""
+    if out.suffix not in FORMATS:
+        write(pd.DataFrame(), out)  # raises the message naming the formats
+    loaded = load(model, tracking_uri)
+    frame = _read(input)
+    claims, lines = unflatten(frame)
+    scored: Scored = score_claims(loaded.model, claims, lines, explain)  # type: ignore[arg-type]
+    order = [c for c in frame["claim_id"].tolist() if isinstance(c, str) and c]
+    result = flat_scores(scored, order)
+    result["model_version"] = loaded.version
+    write(result, out)
+    return Outcome(
+        int((result["status"] == "scored").sum()),
+        len(scored.rejected_ids) + int(scored.rejects["claim_id"].isna().any()),
+        _write_rejects(scored.rejects, out),
+    )
+
+
+def _denial_problems(frame: pd.DataFrame) -> pd.DataFrame:
+    """The denial columns' own rules, as rejects (claim, row, field, rule, got, message)."""
+    code = re.compile(f"(?:{ADJUSTMENT_CODE})")
+    rows = []
+    for i, r in enumerate(frame[list(DENIAL_COLUMNS)].itertuples(index=False), start=1):
+        claim = frame["claim_id"].iloc[i - 1]
+        codes = str(r.carc_codes or "").split("|")
+        if not all(code.fullmatch(c.strip().upper()) for c in codes):
+            rows.append(
+                (
+                    claim,
+                    "denials",
+                    i,
+                    "carc_codes",
+                    "format",
+                    r.carc_codes,
+                    "expected adjustment codes joined by '|', e.g. CO-197|N54",
+                )
+            )
+        amount = pd.to_numeric(pd.Series([r.denied_amount]), errors="coerce").iloc[0]
+        if not (np.isfinite(amount) and amount >= 0):
+            rows.append(
+                (
+                    claim,
+                    "denials",
+                    i,
+                    "denied_amount",
+                    "type",
+                    r.denied_amount,
+                    "expected a finite number of dollars >= 0",
+                )
+            )
+        if pd.isna(pd.to_datetime(r.denial_date, format="%Y-%m-%d", errors="coerce")):
+            rows.append(
+                (
+                    claim,
+                    "denials",
+                    i,
+                    "denial_date",
+                    "type",
+                    r.denial_date,
+                    "expected an ISO date YYYY-MM-DD",
+                )
+            )
+    return pd.DataFrame(rows, columns=list(REJECT_COLUMNS))
 
 
 def rank_file(
@@ -84,19 +149,44 @@ def rank_file(
     out: Path,
     capacity: int | None = None,
     tracking_uri: str | None = None,
-) -> int:
+) -> Outcome:
     loaded = load(model, tracking_uri)
     frame = _read(denials)
-    missing = [c for c in ("carc_codes", "denied_amount", "denial_date") if c not in frame]
+    missing = [c for c in DENIAL_COLUMNS if c not in frame]
     if missing:
         raise ValueError(f"{denials} lacks {missing}: add them to every row of each denial")
+    claims, lines = unflatten(frame)
+    typed, rejects = validate_claims(claims, lines)
+    rejects = pd.concat([rejects, _denial_problems(frame)], ignore_index=True)
+    bad = set(rejects["claim_id"].dropna())
+    first = frame.drop_duplicates("claim_id")
+    first = first[first["claim_id"].notna() & ~first["claim_id"].isin(bad)]
+    keep = typed["claims"]["claim_id"].isin(first["claim_id"]) if "claims" in typed else []
     items = []
-    for r in _records(frame, DENIAL_COLUMNS):
-        r["carc_codes"] = str(r["carc_codes"]).split("|")
-        items.append(_validate(OpenDenial, r, f"denial {r['claim'].get('claim_id')}"))
-    ranked = pd.DataFrame(scoring.rank(loaded.model, items, as_of, capacity))
-    ranked["unknown_codes"] = ranked["unknown_codes"].map("|".join)
+    if len(first) and "claim_lines" in typed:
+        ok_claims = typed["claims"][keep]
+        ok_lines = typed["claim_lines"][typed["claim_lines"]["claim_id"].isin(first["claim_id"])]
+        facts = first.set_index("claim_id").loc[ok_claims["claim_id"]]
+        items = rank_valid(
+            loaded.model,
+            ok_claims,
+            ok_lines,
+            Denials(
+                carc_codes=[str(c).split("|") for c in facts["carc_codes"]],
+                denied_amount=pd.to_numeric(facts["denied_amount"]).to_numpy(dtype=float),
+                denial_date=list(pd.to_datetime(facts["denial_date"]).dt.date),
+                appeal_deadline=list(
+                    pd.to_datetime(
+                        facts.get("appeal_deadline", pd.Series(None, index=facts.index))
+                    ).dt.date
+                ),
+            ),
+            as_of,
+            capacity,
+        )
+    ranked = pd.DataFrame(items)
+    if len(ranked):
+        ranked["unknown_codes"] = ranked["unknown_codes"].map("|".join)
     ranked["model_version"] = loaded.version
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ranked.to_parquet(out, index=False)
-    return len(ranked)
+    write(ranked, out)
+    return Outcome(len(ranked), len(bad), _write_rejects(rejects, out))

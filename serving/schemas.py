@@ -9,12 +9,15 @@ never disagree about what a claim is.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
 
-from features.contract import CLAIM_LINES, CLAIMS
+from features.codes import ADJUSTMENT_CODE
+from features.contract import CLAIM_LINES, CLAIMS, MAX_DOLLARS
 from features.contract import Field as ContractField
+from features.validate import check_claim
 
 PYTHON_TYPES: dict[str, type] = {
     "string": str,
@@ -26,7 +29,9 @@ PYTHON_TYPES: dict[str, type] = {
 
 
 def _field(f: ContractField) -> tuple[Any, Any]:
-    kind = PYTHON_TYPES[f.kind]
+    kind: Any = PYTHON_TYPES[f.kind]
+    if f.kind in ("int", "float", "bool"):  # no booleans as amounts, no "3" as a number
+        kind = Annotated[kind, Strict()]
     if f.allowed:
         kind = Literal[f.allowed]  # type: ignore[valid-type]
     constraints: dict[str, Any] = {"description": f"{f.description} Expected: {f.expectation()}."}
@@ -43,7 +48,7 @@ def _field(f: ContractField) -> tuple[Any, Any]:
     return kind | None, Field(None, **constraints)
 
 
-_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 ClaimLine = create_model(
     "ClaimLine",
@@ -61,6 +66,45 @@ Claim = create_model(
 )
 
 Explain = Literal["all", "flagged", "none"]
+HEADER = tuple(f.name for f in CLAIMS.fields)
+LINE = tuple(f.name for f in CLAIM_LINES.fields if f.name != "claim_id")
+
+
+def claim_columns(claims: Sequence[Any]) -> tuple[dict[str, list], dict[str, list]]:
+    """Validated claims (header + lines) → column lists, the scoring path's input."""
+    header = {name: [getattr(c, name) for c in claims] for name in HEADER}
+    lines: dict[str, list] = {"claim_id": [], **{name: [] for name in LINE}}
+    for c in claims:
+        for line in c.lines:
+            lines["claim_id"].append(c.claim_id)
+            for name in LINE:
+                lines[name].append(getattr(line, name))
+    return header, lines
+
+
+def contract_problems(claims: Sequence[Any], where: str = "claims") -> list[dict[str, Any]]:
+    """The contract's rules across fields (``features.validate.check_claim``) and unique claim
+    ids, on claims whose fields are already valid: what ``claimrisk validate`` would refuse."""
+    problems, seen = [], set()
+    for i, c in enumerate(claims):
+        if c.claim_id in seen:
+            problems.append(
+                {
+                    "claim": c.claim_id,
+                    "field": f"{where}[{i}].claim_id",
+                    "rule": "duplicate_key",
+                    "problem": f"claim_id {c.claim_id} appears more than once in the request; "
+                    "send each claim once (a corrected claim needs its own id)",
+                }
+            )
+        seen.add(c.claim_id)
+        header = {name: getattr(c, name) for name in HEADER}
+        lines = [line.model_dump() for line in c.lines]
+        for _table, column, rule, message in check_claim(header, lines):
+            problems.append(
+                {"claim": c.claim_id, "field": column, "rule": rule, "problem": message}
+            )
+    return problems
 
 
 class ScoreRequest(BaseModel):
@@ -105,10 +149,16 @@ class ScoreResponse(BaseModel):
 class OpenDenial(BaseModel):
     model_config = _STRICT
     claim: Claim  # type: ignore[valid-type]
-    carc_codes: list[str] = Field(
-        ..., min_length=1, description="CARCs on the denial, e.g. ['197'] or ['CO-197', 'N54']."
+    carc_codes: list[Annotated[str, Field(pattern=f"^(?:{ADJUSTMENT_CODE})$")]] = Field(
+        ...,
+        min_length=1,
+        max_length=20,
+        description="The denial's adjustment codes in remit order, group first: ['CO-197', "
+        "'N54'] (a bare CARC such as '197' is read as group CO; RARCs are remarks).",
     )
-    denied_amount: float = Field(..., ge=0, description="Billed amount denied (dollars).")
+    denied_amount: Annotated[float, Strict()] = Field(
+        ..., ge=0, le=MAX_DOLLARS, description="Billed amount denied (dollars)."
+    )
     denial_date: dt.date = Field(..., description="Remit date of the denial (YYYY-MM-DD).")
     appeal_deadline: dt.date | None = Field(
         None, description="Override: the last day to appeal (default: denial date + payer window)."
@@ -148,5 +198,27 @@ class RankResponse(BaseModel):
 class ReloadRequest(BaseModel):
     model_config = _STRICT
     model: str | None = Field(
-        None, description="Bundle folder or models:/claimrisk@champion (default: as configured)."
+        None,
+        max_length=200,
+        description="models:/claimrisk@ALIAS, models:/claimrisk/VERSION, or the name of a bundle "
+        "folder in the server's models directory (default: the model configured at start-up).",
     )
+
+
+class ReloadResponse(BaseModel):
+    previous: str
+    serving: str
+
+
+class ModelInfo(BaseModel):
+    version: str
+    reference: str
+    loaded_at: str
+    trained_at: str | None
+    training_windows: dict[str, Any] | None
+    history_cutoff: str | None
+    metrics: dict[str, float]
+    thresholds: dict[str, float]
+    calibration: dict[str, str]
+    library_versions: dict[str, str]
+    features: list[str]

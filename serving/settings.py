@@ -1,28 +1,61 @@
-"""Service settings, from the environment (``CLAIMRISK_*``) or arguments."""
+"""Service settings, from the environment (``CLAIMRISK_*``) or arguments, checked at start-up."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _split(keys: str) -> list[str]:
+    return [k.strip() for k in keys.split(",") if k.strip()]
+
+
 class Settings(BaseSettings):
-    """Everything the service can be told. ``CLAIMRISK_API_KEYS=k1,k2`` sets the keys."""
+    """Everything the service can be told. ``CLAIMRISK_API_KEYS=k1,k2`` sets the keys.
 
-    model_config = SettingsConfigDict(env_prefix="CLAIMRISK_", extra="ignore")
+    Unknown ``CLAIMRISK_*`` variables are refused (a typo must not silently leave a default).
+    """
 
+    model_config = SettingsConfigDict(env_prefix="CLAIMRISK_", extra="forbid")
+
+    #: What to serve at start-up: ``models:/claimrisk@champion``, ``models:/claimrisk/N``, or a
+    #: bundle folder the operator chose.
     model: str = "models:/claimrisk@champion"
     tracking_uri: str | None = None
-    #: Comma-separated API keys accepted in ``X-API-Key``.
+    #: Where reload may find bundles by name (``{"model": "demo"}`` → ``models/demo``).
+    models_dir: Path = Path("models")
+    #: Comma-separated API keys accepted in ``X-API-Key`` for scoring and ranking.
     api_keys: str = ""
-    #: Keys allowed to reload the model (default: any API key).
+    #: Keys that may reload the model. None set: the admin endpoint does not exist.
     admin_keys: str = ""
-    #: Run without keys. Only for a local demo; must be asked for explicitly.
+    #: Run without scoring keys. Only for a local demo; must be asked for explicitly.
     allow_anonymous: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
     max_batch: int = 10_000
+    #: Claims above which a request is scored in the bounded pool for large batches.
+    inline_claims: int = 20
+    #: Large batches scored at once; more wait their turn, so single claims never queue
+    #: behind a pile of 10,000-claim explained batches.
+    large_batch_slots: int = 1
+
+    @model_validator(mode="after")
+    def _keys_apart(self) -> Settings:
+        if not self.keys() and not self.allow_anonymous:
+            raise ValueError(
+                "no API keys: set CLAIMRISK_API_KEYS=key1,key2 (or run with allow_anonymous "
+                "for a local demo: `claimrisk serve --no-auth`)"
+            )
+        if set(self.keys()) & set(self.admin()):
+            raise ValueError(
+                "an admin key equals a scoring key: CLAIMRISK_ADMIN_KEYS must be different "
+                "from every key in CLAIMRISK_API_KEYS"
+            )
+        return self
 
     def keys(self) -> list[str]:
-        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+        return _split(self.api_keys)
 
     def admin(self) -> list[str]:
-        return [k.strip() for k in self.admin_keys.split(",") if k.strip()] or self.keys()
+        return _split(self.admin_keys)

@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from serving import examples, explain
+from serving import examples
+from training import explain
 from serving.app import create_app
 from serving.cli import app as cli
 from serving.settings import Settings
@@ -115,7 +116,7 @@ def test_unknown_codes_are_scored_and_flagged(client):
     flags = r.json()["scores"][0]["unknown_codes"]
     assert "payer_id=NEWPAYER9" in flags
     assert "procedure_code=0999T" in flags
-    assert "primary_diagnosis=Z9989" in flags
+    assert "diagnosis_code=Z9989" in flags
 
 
 def test_missing_or_wrong_key_is_401(client):
@@ -178,14 +179,14 @@ def test_model_health_ready_and_metrics(client):
 
 def test_reload_swaps_the_model_and_a_failed_reload_keeps_it(trained, tmp_path):
     folder = trained[0].folder
-    settings = Settings(api_keys=KEY, admin_keys="admin-key")
+    settings = Settings(api_keys=KEY, admin_keys="admin-key", models_dir=folder.parent)
     admin = {"X-API-Key": "admin-key"}
     with TestClient(create_app(settings, load(str(folder)))) as c:
         before = c.get("/readyz").json()["model_version"]
-        r = c.post("/v1/admin/reload", json={"model": str(tmp_path / "missing")}, headers=admin)
+        r = c.post("/v1/admin/reload", json={"model": "missing"}, headers=admin)
         assert r.status_code == 409 and r.json()["serving"] == before
         assert c.post("/v1/claims/score", json=examples.SCORE_REQUEST, headers=AUTH).is_success
-        r = c.post("/v1/admin/reload", json={"model": str(folder)}, headers=admin)
+        r = c.post("/v1/admin/reload", json={"model": folder.name}, headers=admin)
         assert r.status_code == 200 and r.json()["previous"] == before
         assert c.get("/readyz").json()["model_version"] == r.json()["serving"]
 
@@ -279,7 +280,12 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_a_real_uvicorn_process_serves_and_reloads(trained):
     port = _free_port()
-    env = {**os.environ, "CLAIMRISK_API_KEYS": KEY, "CLAIMRISK_MODEL": str(trained[0].folder)}
+    env = {
+        **os.environ,
+        "CLAIMRISK_API_KEYS": KEY,
+        "CLAIMRISK_ADMIN_KEYS": "admin-key",
+        "CLAIMRISK_MODEL": str(trained[0].folder),
+    }
     claimrisk = str(Path(sys.executable).with_name("claimrisk"))
     proc = subprocess.Popen(
         [claimrisk, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -300,7 +306,7 @@ def test_a_real_uvicorn_process_serves_and_reloads(trained):
         r = httpx.post(f"{base}/v1/claims/score", json=examples.SCORE_REQUEST, headers=AUTH)
         assert r.status_code == 200 and r.json()["scores"][0]["claim_id"] == "C-EXAMPLE-0001"
         assert httpx.post(f"{base}/v1/claims/score", json=examples.SCORE_REQUEST).status_code == 401
-        r = httpx.post(f"{base}/v1/admin/reload", headers=AUTH, timeout=60)
+        r = httpx.post(f"{base}/v1/admin/reload", headers={"X-API-Key": "admin-key"}, timeout=60)
         assert r.status_code == 200
     finally:
         proc.terminate()

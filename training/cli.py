@@ -91,14 +91,15 @@ def evaluate_command(
     """Metrics of a trained model on the most recent window of a dataset (flat JSON keys)."""
     from features.io import load_dataset, read_truth
     from training import tracking
-    from training.run import evaluate_on, load_model
+    from training.bundle import BundleError, load_bundle
+    from training.run import evaluate_on
 
     if model.startswith(("models:/", "runs:/")):
         tracking.use_store(tracking_uri)
     try:
-        bundle = load_model(model)
+        bundle = load_bundle(model, tracking_uri)
         tables, _ = load_dataset(data)
-    except (DatasetError, FileNotFoundError, TypeError) as exc:
+    except (BundleError, DatasetError, FileNotFoundError) as exc:
         _fail(str(exc))
     metrics = evaluate_on(bundle, tables, read_truth(data))
     text = json.dumps(metrics, indent=2, sort_keys=True)

@@ -132,6 +132,10 @@ class ClaimriskModel:
     # -- persistence ---------------------------------------------------------------------------
 
     def save(self, folder: Path) -> Path:
+        """Write the bundle and its metadata; the first save records the library versions."""
+        from training.bundle import library_versions
+
+        self.metadata.setdefault("versions", library_versions())
         folder.mkdir(parents=True, exist_ok=True)
         joblib.dump(self, folder / BUNDLE_FILE, compress=3)
         (folder / METADATA_FILE).write_text(json.dumps(self.metadata, indent=2, default=str))

@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 from features.io import load_dataset, read_truth
 from features.pipeline import build_training_matrix
 from training import tracking
+from training.bundle import load_bundle
 from training.evaluate import evaluate
 from training.model import ClaimriskModel
 from training.report import write_report
@@ -135,13 +136,6 @@ def evaluate_on(
     return metrics
 
 
-def load_model(reference: str) -> ClaimriskModel:
-    """A bundle folder/file, or an MLflow ``models:/`` / ``runs:/`` URI."""
-    if reference.startswith(("models:/", "runs:/")):
-        return tracking.load_registered(reference)
-    return ClaimriskModel.load(Path(reference))
-
-
 def logged_uri(reference: str) -> str:
     """An MLflow model URI as given, or the one a bundle folder was logged under."""
     if reference.startswith(("models:/", "runs:/")):
@@ -177,11 +171,13 @@ def promote(
     model_uri = logged_uri(model_uri)
     tables, _ = load_dataset(data)
     truth = read_truth(data)
-    challenger = evaluate_on(load_model(model_uri), tables, truth)[PROMOTION_METRIC]
+    challenger = evaluate_on(load_bundle(model_uri, tracking_uri), tables, truth)[PROMOTION_METRIC]
     current = tracking.champion_version(client)
     champion = None
     if current is not None:
-        champion_model = load_model(f"models:/{tracking.REGISTERED_NAME}@{tracking.CHAMPION}")
+        champion_model = load_bundle(
+            f"models:/{tracking.REGISTERED_NAME}@{tracking.CHAMPION}", tracking_uri
+        )
         champion = evaluate_on(champion_model, tables, truth)[PROMOTION_METRIC]
     version = tracking.register(model_uri)
     wins = champion is None or challenger > champion

@@ -25,7 +25,9 @@ from mlflow.tracking import MlflowClient
 import features
 import training
 from features.contract import CLAIM_LINES, CLAIMS
+from training.bundle import check_versions
 from training.model import BUNDLE_FILE, ClaimriskModel
+from training.scoring import flat_scores, score_claims
 
 REGISTERED_NAME = "claimrisk"
 CHAMPION = "champion"
@@ -82,41 +84,54 @@ def json_shaped(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def unflatten(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The pyfunc input back to claims (first row per claim) and lines."""
-    missing = [c for c in ("claim_id", "line_number", "procedure_code") if c not in frame]
+    """The flat claim shape back to claims (first row per claim) and lines; every row kept.
+
+    A row whose claim_id is empty stays a line of no claim, so validation names it (orphan)
+    instead of the claim being scored on fewer lines.
+    """
+    missing = [c for c in ("claim_id", "line_number") if c not in frame]
     if missing:
         raise ValueError(
             f"input is missing columns {missing}: send one row per claim line with the claim's "
             f"header columns ({', '.join(HEADER_COLUMNS[:4])}, ...) repeated on each line"
         )
-    claims = frame[[c for c in HEADER_COLUMNS if c in frame]].drop_duplicates("claim_id")
+    frame = frame.reset_index(drop=True)
+    claims = frame[[c for c in HEADER_COLUMNS if c in frame]]
+    claims = claims[claims["claim_id"].notna()].drop_duplicates("claim_id")
     lines = frame[["claim_id", *[c for c in LINE_COLUMNS if c in frame]]]
-    return claims.reset_index(drop=True), lines.reset_index(drop=True)
+    return claims.reset_index(drop=True), lines
+
+
+def score_flat(model: ClaimriskModel, frame: pd.DataFrame, explain: str = "none") -> pd.DataFrame:
+    """The flat claim shape through the one scoring path → one flat row per claim."""
+    claims, lines = unflatten(json_shaped(frame))
+    scored = score_claims(model, claims, lines, explain)  # type: ignore[arg-type]
+    order = [c for c in frame["claim_id"].tolist() if isinstance(c, str) and c]
+    return flat_scores(scored, order)
 
 
 class ClaimriskPyfunc(mlflow.pyfunc.PythonModel):
-    """Scores flat claim rows: one output row per claim (denial probability, band, categories)."""
+    """Scores flat claim rows: one output row per claim, the API's fields flattened
+    (``training.scoring.FLAT_COLUMNS``); rejected claims carry their problems, never vanish.
+    ``params={"explain": "all"|"flagged"|"none"}``."""
 
     def load_context(self, context: Any) -> None:
-        self.model = ClaimriskModel.load(Path(context.artifacts["bundle"]))
+        model = ClaimriskModel.load(Path(context.artifacts["bundle"]))
+        check_versions(model, "the registered model")
+        self.model = model
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict | None = None
     ) -> pd.DataFrame:
-        claims, lines = unflatten(model_input)
-        scores = self.model.score(claims, lines)
-        scores.insert(0, "claim_id", claims["claim_id"].to_numpy())
-        return scores
+        return score_flat(self.model, model_input, (params or {}).get("explain", "none"))
 
 
 def log_model(model: ClaimriskModel, bundle: Path, example: pd.DataFrame) -> str:
     """Log the bundle as the run's pyfunc model; returns its ``runs:/`` URI."""
-    claims, lines = unflatten(example)
-    output = model.score(claims, lines)
-    output.insert(0, "claim_id", claims["claim_id"].to_numpy())
+    output = score_flat(model, example)
     with warnings.catch_warnings():  # the integer-column hint: our ints are required fields
         warnings.simplefilter("ignore", UserWarning)
-        signature = infer_signature(example, output)
+        signature = infer_signature(example, output, params={"explain": "none"})
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(Path(__file__).with_name("pyfunc_entry.py")),

@@ -1,0 +1,125 @@
+"""Prometheus metrics and the guard every request passes: body limit, timing, last-resort 500.
+
+``Guard`` is the outermost middleware of our own: it counts every response by path and status
+(5xx included, with its latency), refuses bodies over the limit whether they declare a length or
+arrive chunked (413), and turns any exception that escaped the app into a 500 whose log line
+names only the exception's type, never its message or traceback (both may quote a claim).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving.errors import TooLarge
+
+log = logging.getLogger("claimrisk.serving")
+KNOWN_PATHS = frozenset(
+    {
+        "/v1/claims/score",
+        "/v1/worklist/rank",
+        "/v1/model",
+        "/v1/admin/reload",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    }
+)
+
+
+class Metrics:
+    """The service's Prometheus metrics, on a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "claimrisk_requests", "HTTP requests", ["path", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "claimrisk_request_seconds",
+            "Request latency by path and status",
+            ["path", "status"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.claims = Counter("claimrisk_claims_scored", "Claims scored", registry=self.registry)
+        self.scores = Histogram(
+            "claimrisk_denial_probability",
+            "Denial probabilities returned",
+            buckets=(0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 0.9, 1.0),
+            registry=self.registry,
+        )
+        self.model = Gauge(
+            "claimrisk_model_info", "Loaded model (value 1)", ["version"], registry=self.registry
+        )
+        self.reloads = Counter(
+            "claimrisk_model_reloads", "Reload attempts", ["outcome"], registry=self.registry
+        )
+
+    def set_model(self, version: str) -> None:
+        self.model.clear()
+        self.model.labels(version=version).set(1)
+
+
+class Guard:
+    """ASGI middleware: body limit (413), request metrics, and a 500 that leaks nothing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, metrics: Metrics) -> None:
+        self.app, self.max_bytes, self.metrics = app, max_bytes, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        state = {"status": 500, "started": False}
+        path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"], state["started"] = message["status"], True
+            await send(message)
+
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise TooLarge(self._too_large_detail())
+            return message
+
+        try:
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                await self._answer(send_wrapper, 413, self._too_large_detail())
+            else:
+                await self.app(scope, limited, send_wrapper)
+        except TooLarge as exc:  # raised while the body was read outside a route
+            if not state["started"]:
+                await self._answer(send_wrapper, 413, exc.detail)
+        except Exception as exc:
+            log.error("internal error on %s: %s", path, type(exc).__name__)
+            if not state["started"]:
+                await self._answer(send_wrapper, 500, "internal error; see server log")
+        finally:
+            status = str(state["status"])
+            self.metrics.requests.labels(path=path, status=status).inc()
+            self.metrics.latency.labels(path=path, status=status).observe(
+                time.perf_counter() - began
+            )
+
+    def _too_large_detail(self) -> str:
+        return f"request body larger than {self.max_bytes} bytes: send fewer claims per request"
+
+    @staticmethod
+    async def _answer(send: Send, status: int, detail: str) -> None:
+        body = json.dumps({"detail": detail}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,1 @@
+"""The HTTP routes, one module per area: they validate, call the scoring path, shape."""

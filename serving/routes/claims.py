@@ -1,0 +1,56 @@
+"""``POST /v1/claims/score``: denial risk of claims before submission."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+
+from serving import examples
+from serving.deps import AppMetrics, AppSettings, CurrentModel, ScoringKey
+from serving.errors import InvalidClaims, TooLarge
+from serving.pool import compute
+from serving.schemas import ScoreRequest, ScoreResponse, claim_columns, contract_problems
+from training.scoring import score_valid
+
+router = APIRouter()
+SCORE_BODY = Body(openapi_examples={"therapy claim": {"value": examples.SCORE_REQUEST}})
+
+
+def within_batch(size: int, limit: int, what: str) -> None:
+    if size > limit:
+        raise TooLarge(f"{size} {what}: send at most {limit} per request")
+
+
+def refuse_invalid(problems: list[dict]) -> None:
+    """Nothing in a batch is scored while any claim breaks the contract: no row is dropped."""
+    if problems:
+        raise InvalidClaims(
+            f"{len(problems)} problem(s) in the request; nothing was scored", errors=problems[:50]
+        )
+
+
+@router.post(
+    "/v1/claims/score",
+    response_model=ScoreResponse,
+    response_model_exclude_none=True,
+    dependencies=[ScoringKey],
+    summary="Denial risk of claims before submission",
+)
+async def score_claims(
+    body: Annotated[ScoreRequest, SCORE_BODY],
+    request: Request,
+    loaded: CurrentModel,
+    settings: AppSettings,
+    metrics: AppMetrics,
+) -> ScoreResponse:
+    within_batch(len(body.claims), settings.max_batch, "claims")
+    refuse_invalid(contract_problems(body.claims))
+    header, lines = claim_columns(body.claims)
+    scores = await compute(
+        request.app, len(body.claims), score_valid, loaded.model, header, lines, body.explain
+    )
+    metrics.claims.inc(len(scores))
+    for s in scores:
+        metrics.scores.observe(s["denial_probability"])
+    return ScoreResponse(model_version=loaded.version, scores=scores)

@@ -1,0 +1,222 @@
+"""The one scoring path: claims in the contract's shape in, scores and rejects out.
+
+Every way into scoring calls these functions: the HTTP service (``serving/routes``), the offline
+``claimrisk score`` / ``claimrisk rank``, the MLflow pyfunc (``training.tracking``) and the
+benchmarks. They live beside the bundle rather than in ``serving`` because the pyfunc, a training
+artifact, must run them too, and dependencies point one way (serving → training → features).
+
+``score_claims`` validates frames with ``features.validate.validate_claims`` (the checks of
+``claimrisk validate``) and scores only what passed; every claim that did not is in ``rejects``
+with its field and rule, never dropped. ``score_valid`` is the part after validation, which the
+API reaches through request models built from the same contract (``serving/schemas.py``,
+``features.validate.check_claim``): the pandas validator costs ~60 ms for one claim, the request
+models ~0.05 ms, and a test proves they reject the same claims.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from features.codes import denial_categories
+from features.contract import DENIAL_CATEGORIES
+from features.labels import appeal_deadline
+from features.validate import REJECT_COLUMNS, validate_claims
+from training import explain
+from training.model import ClaimriskModel
+
+Explain = Literal["all", "flagged", "none"]
+CATEGORIES = np.asarray(DENIAL_CATEGORIES, dtype=object)
+#: The flat shape of a score (pyfunc output, offline files): the API's fields, one column each.
+FLAT_COLUMNS = (
+    "claim_id",
+    "status",
+    "denial_probability",
+    "risk_band",
+    *(f"category_{k}{s}" for k in (1, 2, 3) for s in ("", "_probability")),
+    "factors",
+    "actions",
+    "unknown_codes",
+    "problems",
+)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Scores of the claims that passed validation (API shape) and the problems of the rest."""
+
+    scores: list[dict[str, Any]]
+    rejects: pd.DataFrame  # features.validate.REJECT_COLUMNS
+
+    @property
+    def rejected_ids(self) -> list[str]:
+        return list(dict.fromkeys(self.rejects["claim_id"].dropna()))
+
+
+def score_claims(
+    model: ClaimriskModel, claims: pd.DataFrame, lines: pd.DataFrame, explain_mode: Explain
+) -> Scored:
+    """Validate, then score every claim that passed (input order)."""
+    typed, rejects = validate_claims(claims, lines)
+    if "claims" not in typed or "claim_lines" not in typed:
+        return Scored([], rejects)
+    bad = set(rejects["claim_id"].dropna())
+    ok_claims = typed["claims"][~typed["claims"]["claim_id"].isin(bad)]
+    ok_lines = typed["claim_lines"][~typed["claim_lines"]["claim_id"].isin(bad)]
+    if len(ok_claims) == 0:
+        return Scored([], rejects)
+    return Scored(score_valid(model, ok_claims, ok_lines, explain_mode), rejects)
+
+
+def score_valid(
+    model: ClaimriskModel,
+    claims: pd.DataFrame | dict,
+    lines: pd.DataFrame | dict,
+    explain_mode: Explain,
+) -> list[dict[str, Any]]:
+    """Per validated claim: calibrated denial probability, band, likely categories, unknown
+    codes and, for explained claims, factors and actions."""
+    encoded = model.pipeline.encode(claims, lines)
+    x = encoded.matrix
+    p = model.denial_probability(x)
+    band = model.risk_band(p)
+    cats = model.category_probabilities(x)
+    top = np.argsort(-cats, axis=1)[:, :3]
+    explained = {"all": np.ones(len(x), bool), "none": np.zeros(len(x), bool)}.get(
+        explain_mode, band != "low"
+    )
+    rows = np.flatnonzero(explained)
+    contributions = model.denial_contributions(x[rows]) if len(rows) else None
+    position = {r: i for i, r in enumerate(rows.tolist())}
+    ids = claims["claim_id"]
+    ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
+    out = []
+    for i, claim_id in enumerate(ids):
+        item: dict[str, Any] = {
+            "claim_id": claim_id,
+            "denial_probability": round(float(p[i]), 6),
+            "risk_band": band[i],
+            "likely_categories": [
+                {"category": CATEGORIES[k], "probability": round(float(cats[i, k]), 4)}
+                for k in top[i]
+            ],
+            "unknown_codes": encoded.unseen[i],
+        }
+        if i in position:
+            context = explain.Context(
+                values=x[i],
+                procedure=encoded.procedure[i],
+                diagnosis=encoded.diagnosis[i],
+                payer=encoded.payer[i],
+            )
+            item["factors"] = explain.factors(contributions[position[i]], context)
+            item["actions"] = explain.actions(item["factors"])
+        out.append(item)
+    return out
+
+
+def flat_scores(scored: Scored, claim_order: Sequence[str]) -> pd.DataFrame:
+    """One row per claim (``FLAT_COLUMNS``), scored or rejected, in ``claim_order``.
+
+    Lists become JSON text (factors, actions, problems) or ``|``-joined codes, so the frame
+    writes to CSV and Parquet alike and carries exactly the API's fields.
+    """
+    by_id: dict[str, dict[str, Any]] = {}
+    for s in scored.scores:
+        row = {"claim_id": s["claim_id"], "status": "scored"}
+        row.update({k: s[k] for k in ("denial_probability", "risk_band")})
+        for k, c in enumerate(s["likely_categories"], start=1):
+            row[f"category_{k}"], row[f"category_{k}_probability"] = c["category"], c["probability"]
+        row["factors"] = json.dumps(s["factors"]) if s.get("factors") is not None else None
+        row["actions"] = json.dumps(s["actions"]) if s.get("actions") is not None else None
+        row["unknown_codes"] = "|".join(s["unknown_codes"])
+        by_id[s["claim_id"]] = row
+    for claim_id, problems in scored.rejects.groupby("claim_id", sort=False):
+        fields = problems[["table", "row", "field", "rule", "got", "message"]]
+        by_id[claim_id] = {
+            "claim_id": claim_id,
+            "status": "rejected",
+            "problems": json.dumps(
+                fields.astype(object).where(fields.notna(), None).to_dict("records")
+            ),
+        }
+    rows = [by_id.get(c, {"claim_id": c, "status": "rejected"}) for c in dict.fromkeys(claim_order)]
+    return pd.DataFrame(rows, columns=list(FLAT_COLUMNS))
+
+
+# -- the worklist ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Denials:
+    """Open denials beside their claims (same order): what the remit said and when."""
+
+    carc_codes: Sequence[Sequence[str]]
+    denied_amount: np.ndarray
+    denial_date: Sequence[dt.date]
+    appeal_deadline: Sequence[dt.date | None]
+
+
+def rank_valid(
+    model: ClaimriskModel,
+    claims: pd.DataFrame | dict,
+    lines: pd.DataFrame | dict,
+    denials: Denials,
+    as_of: dt.date,
+    capacity: int | None,
+) -> list[dict[str, Any]]:
+    """The worklist, best first (``training.worklist`` ordering via the bundle).
+
+    The category comes from the one denial rule (``features.codes.denial_categories``) and the
+    deadline from ``features.labels.appeal_deadline``, as in training.
+    """
+    encoded = model.pipeline.encode(claims, lines)
+    categories = denial_categories(denials.carc_codes)
+    payers = np.asarray(encoded.payer, dtype=object)
+    window = model.pipeline.appeal_window_days(payers)
+    deadline = appeal_deadline(pd.Series(pd.to_datetime(list(denials.denial_date))), window)
+    given = pd.Series(pd.to_datetime(list(denials.appeal_deadline)))
+    deadline = given.where(given.notna(), deadline)
+    days_left = (deadline - pd.Timestamp(as_of)).dt.days.to_numpy(dtype=float)
+    ranked = model.rank_denials(encoded.matrix, categories, denials.denied_amount, days_left)
+    ids = claims["claim_id"]
+    ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
+    out = []
+    for i in np.argsort(ranked["priority"].to_numpy(), kind="stable"):
+        r = ranked.iloc[i]
+        priority = int(r["priority"])
+        out.append(
+            {
+                "claim_id": ids[i],
+                "priority": priority,
+                "category": categories[i],
+                "recovery_probability": round(float(r["recovery_probability"]), 4),
+                "recoverable_amount": round(float(r["recoverable_amount"]), 2),
+                "expected_recovery": round(float(r["expected_recovery"]), 2),
+                "effort_hours": float(r["effort_hours"]),
+                "days_to_deadline": None if np.isnan(days_left[i]) else int(days_left[i]),
+                "expired": bool(r["expired"]),
+                "next_step": r["next_step"],
+                "within_capacity": capacity is None or priority <= capacity,
+                "unknown_codes": encoded.unseen[i],
+            }
+        )
+    return out
+
+
+__all__ = [
+    "FLAT_COLUMNS",
+    "REJECT_COLUMNS",
+    "Denials",
+    "Scored",
+    "flat_scores",
+    "rank_valid",
+    "score_claims",
+    "score_valid",
+]
