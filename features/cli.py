@@ -100,15 +100,35 @@ def summary(tables: dict, where: str) -> str:
 
 def validate_command(
     folder: Annotated[Path, typer.Argument(help="Dataset folder (parquet or csv tables).")],
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the valid part here: bad rows and the claims they belong to removed "
+            "and counted (a table-level problem still fails)."
+        ),
+    ] = None,
 ) -> None:
-    """Check a dataset folder against the data contract; exit 1 if any error is found."""
+    """Check a dataset folder against the data contract; exit 1 if any error is found (with
+    --quarantine: exit 0 once the valid part is written, 1 if nothing could be kept)."""
+    from features.io import DatasetError, load_dataset, write_dataset
+
     try:
-        _, report = validate_folder(folder)
+        if quarantine is None:
+            _, report = validate_folder(folder)
+        else:
+            tables, report = load_dataset(folder, on_error="quarantine")
     except FileNotFoundError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except DatasetError as exc:
+        typer.echo(exc.report.render())
+        typer.echo("nothing quarantined: a table-level problem means no row can be trusted")
+        raise typer.Exit(1) from None
     typer.echo(report.render())
-    if not report.ok:
+    if quarantine is not None:
+        write_dataset(tables, quarantine)
+        typer.echo(f"wrote the valid part to {quarantine}")
+    elif not report.ok:
         raise typer.Exit(1)
 
 

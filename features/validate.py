@@ -698,11 +698,29 @@ def validate_claims(
     files = {name: (files or {}).get(name, name) for name in CLAIM_TABLES}
     report, typed, bad = Report(), {}, {}
     for name in CLAIM_TABLES:
+        _require_every_column(TABLES[name], raw[name], files[name], report)
         frame, mask = check_table(TABLES[name], raw[name], files[name], report)
         if frame is not None:
             typed[name], bad[name] = frame, mask
     check_relations(typed, files, report, bad)
     return typed, _rejects(report, raw)
+
+
+def _require_every_column(table: Table, frame: pd.DataFrame, file: str, report: Report) -> None:
+    """A column absent from a batch to score is an error even when its values may be empty:
+    a missing ``procedure_code`` column would silently change most scores."""
+    for f in table.fields:
+        if f.name not in frame.columns and not f.required:
+            report.problems.append(
+                Problem(
+                    "error",
+                    table.name,
+                    file,
+                    f.name,
+                    "missing_column",
+                    f"column is absent; add {f.name!r} (its values may be empty: {f.description})",
+                )
+            )
 
 
 def _rejects(report: Report, raw: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -79,19 +79,28 @@ class Guard:
         state = {"status": 500, "started": False}
         path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
 
+        seen, overflow = 0, False
+
         async def send_wrapper(message: Message) -> None:
+            # Once the body overflowed, whatever the app answers (FastAPI calls a body it could
+            # not read a 400) is replaced by the 413 the caller needs to see.
+            if overflow:
+                if message["type"] == "http.response.start" and not state["started"]:
+                    await self._answer(send, 413, self._too_large_detail())
+                    state["status"], state["started"] = 413, True
+                return
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
             await send(message)
 
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        seen = 0
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, overflow
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
+                overflow = True
                 raise TooLarge(self._too_large_detail())
             return message
 
@@ -102,7 +111,8 @@ class Guard:
                 await self.app(scope, limited, send_wrapper)
         except TooLarge as exc:  # raised while the body was read outside a route
             if not state["started"]:
-                await self._answer(send_wrapper, 413, exc.detail)
+                await self._answer(send, 413, exc.detail)
+                state["status"], state["started"] = 413, True
         except Exception as exc:
             log.error("internal error on %s: %s", path, type(exc).__name__)
             if not state["started"]:

@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from serving import examples
-from training import explain
 from serving.app import create_app
 from serving.cli import app as cli
 from serving.settings import Settings
 from serving.state import load
+from training import explain
 from training.tracking import flatten
 
 KEY = "test-key-1"
