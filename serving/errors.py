@@ -116,6 +116,27 @@ def validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
         if field in EXPECTATIONS:
             item["expected"] = EXPECTATIONS[field]
         out.append(item)
+    return out + _rules_of_clean_claims(body, {tuple(e.get("loc", ()))[:3] for e in exc.errors()})
+
+
+def _rules_of_clean_claims(body: Any, failed: set[tuple]) -> list[dict[str, Any]]:
+    """The cross-field rules of every claim whose fields were valid, so that a request names all
+    its problems at once, as ``claimrisk score`` does, not only the first kind."""
+    from serving.schemas import Claim, contract_problems
+
+    out: list[dict[str, Any]] = []
+    for where in ("claims", "denials"):
+        items = body.get(where) if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            if ("body", where, i) in failed:
+                continue
+            try:
+                claim = Claim.model_validate(item["claim"] if where == "denials" else item)
+            except Exception:  # its own errors are reported already
+                continue
+            out += contract_problems([claim], where)
     return out
 
 

@@ -68,7 +68,7 @@ def score_claims(
         return Scored([], rejects)
     bad = set(rejects["claim_id"].dropna())
     ok_claims = typed["claims"][~typed["claims"]["claim_id"].isin(bad)]
-    ok_lines = typed["claim_lines"][~typed["claim_lines"]["claim_id"].isin(bad)]
+    ok_lines = typed["claim_lines"][typed["claim_lines"]["claim_id"].isin(ok_claims["claim_id"])]
     if len(ok_claims) == 0:
         return Scored([], rejects)
     return Scored(score_valid(model, ok_claims, ok_lines, explain_mode), rejects)
