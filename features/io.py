@@ -93,7 +93,9 @@ def read_raw(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""])
     # Nullable integers stay integers (pandas would make a column with gaps float64), so that
     # validation sees the type the file was written with.
-    return pq.read_table(path).to_pandas(date_as_object=False, types_mapper=_NULLABLE_INTS.get)
+    frame = pq.read_table(path).to_pandas(date_as_object=False, types_mapper=_NULLABLE_INTS.get)
+    frame.attrs["typed_file"] = True  # its columns inherit it: text here is stored as text
+    return frame
 
 
 _NULLABLE_INTS = {

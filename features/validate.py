@@ -166,7 +166,13 @@ SAFE_WIDENING = {("float", "integer"): "whole numbers stored as integers, read a
 
 
 def _stored_kind(raw: pd.Series) -> str | None:
-    """The kind a typed column was stored as (None for text or mixed objects, parsed as text)."""
+    """The kind a typed column was stored as (None for text or mixed objects, parsed as text).
+
+    Text in a file that stores types (``attrs["typed_file"]``, set by ``io.read_raw`` for
+    Parquet) is stored as ``string``: a number written as text there is a writer's mistake.
+    """
+    if pd.api.types.is_string_dtype(raw) and raw.attrs.get("typed_file"):
+        return "string"
     if raw.dtype == object or pd.api.types.is_string_dtype(raw):
         return None
     if pd.api.types.is_bool_dtype(raw):
