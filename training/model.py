@@ -114,21 +114,6 @@ class ClaimriskModel:
             }
         )
 
-    # -- batch scoring (offline CLI and the MLflow pyfunc) --------------------------------------
-
-    def score(self, claims: pd.DataFrame | dict, lines: pd.DataFrame | dict) -> pd.DataFrame:
-        """One row per claim: denial probability, risk band and the likeliest categories."""
-        x = self.features(claims, lines)
-        p = self.denial_probability(x)
-        cats = self.category_probabilities(x)
-        top = np.argsort(-cats, axis=1)[:, :3]
-        names = np.asarray(DENIAL_CATEGORIES, dtype=object)
-        out = {"denial_probability": p, "risk_band": self.risk_band(p)}
-        for k in range(3):
-            out[f"category_{k + 1}"] = names[top[:, k]]
-            out[f"category_{k + 1}_probability"] = cats[np.arange(len(x)), top[:, k]]
-        return pd.DataFrame(out)
-
     # -- persistence ---------------------------------------------------------------------------
 
     def save(self, folder: Path) -> Path:
