@@ -99,7 +99,10 @@ def contract_problems(claims: Sequence[Any], where: str = "claims") -> list[dict
             )
         seen.add(c.claim_id)
         header = {name: getattr(c, name) for name in HEADER}
-        lines = [line.model_dump() for line in c.lines]
+        lines = [  # the fields check_claim reads; model_dump would cost 10x more per line
+            {k: getattr(line, k) for k in ("line_number", "line_charge", "diagnosis_pointers")}
+            for line in c.lines
+        ]
         for _table, column, rule, message in check_claim(header, lines):
             problems.append(
                 {"claim": c.claim_id, "field": column, "rule": rule, "problem": message}
