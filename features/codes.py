@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.contract import DENIAL_CATEGORIES
+from features.contract import CARC, DENIAL_CATEGORIES, GROUP_CODES, RARC
 
 CARC_CATEGORY: dict[str, str] = {
     # eligibility: patient or coverage not valid on the date of service
@@ -110,8 +110,9 @@ def label_remits(remits: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFram
 
 #: An adjustment as people write it: ``CO-197``, ``PR-1`` or a bare CARC (``197``, group CO
 #: assumed, as most denials are contractual); RARCs (``N54``, ``M127``, ``MA130``) are remarks.
-ADJUSTMENT_CODE = r"(?:(?:CO|PI|OA|PR|CR)-)?(?:[A-LO-Z]\d{1,2}|\d{1,3})|(?:MA|M|N)\d{1,3}"
-_RARC = re.compile(r"(?:MA|M|N)\d{1,3}")
+#: Built from the contract's own group, CARC and RARC definitions.
+ADJUSTMENT_CODE = f"(?:(?:{'|'.join(GROUP_CODES)})-)?(?:{CARC})|{RARC}"
+_RARC = re.compile(RARC)
 
 
 def denial_categories(code_lists: Sequence[Sequence[str]]) -> np.ndarray:

@@ -29,6 +29,10 @@ MAX_EXAMPLES = 5
 TABLE_LEVEL_RULES = frozenset(
     {"missing_table", "missing_column", "unreadable_file", "stored_type", "duplicate_file"}
 )
+DUPLICATE_KEY = (
+    "key repeats an earlier row; each row must be unique. Remove the duplicate "
+    "or give it its own id."
+)
 _TRUE = {"true", "t", "1", "y", "yes"}
 _FALSE = {"false", "f", "0", "n", "no"}
 
@@ -209,13 +213,13 @@ def check_stored_type(f: Field, raw: pd.Series) -> tuple[str, str] | None:
     return "error", f"stored as {raw.dtype}, expected {f.kind} ({f.expectation()}): {fix}."
 
 
-def _coerce(f: Field, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _coerce(f: Field, raw: pd.Series, as_text: bool = False) -> tuple[pd.Series, pd.Series]:
     """Cast one raw column to the contract dtype; return (typed, mask of unparseable values).
 
-    Text is parsed; booleans are never numbers and numbers must be finite. A typed column of the
-    wrong kind (see ``check_stored_type``) is read as text, so its values are checked one by one.
+    Text is parsed; booleans are never numbers and numbers must be finite. ``as_text`` reads a
+    typed column of the wrong kind (see ``check_stored_type``) as text, value by value.
     """
-    if check_stored_type(f, raw) is not None and (f.kind, _stored_kind(raw)) not in SAFE_WIDENING:
+    if as_text:
         raw = (
             raw.astype(object).where(raw.notna(), None).map(lambda v: None if v is None else str(v))
         )
@@ -301,7 +305,9 @@ def check_table(
             report.problems.append(
                 Problem(stored[0], table.name, file, f.name, "stored_type", stored[1])
             )
-        values, unparseable = _coerce(f, column)
+        values, unparseable = _coerce(
+            f, column, as_text=stored is not None and stored[0] == "error"
+        )
         checker.flag(unparseable, f.name, "type", f"not {f.expectation()}.", values=column)
         present = values.notna()
         if f.required:
@@ -343,8 +349,7 @@ def check_table(
             dup,
             ", ".join(table.key),
             "duplicate_key",
-            "key repeats an earlier row; each row must be unique. Remove the duplicate "
-            "or give it its own id.",
+            DUPLICATE_KEY,
         )
     for rule in _ROW_RULES.get(table.name, ()):
         rule(typed, checker)
@@ -400,12 +405,7 @@ CLAIM_RULES: dict[str, tuple[str, str, str]] = {
         "points past the claim's last diagnosis code; pointers count "
         "positions in claims.diagnosis_codes, from 1.",
     ),
-    "line_number": (
-        "claim_id, line_number",
-        "duplicate_key",
-        "key repeats an earlier row; each row must be unique. Remove the duplicate "
-        "or give it its own id.",
-    ),
+    "line_number": ("claim_id, line_number", "duplicate_key", DUPLICATE_KEY),
 }
 
 

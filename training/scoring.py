@@ -94,10 +94,8 @@ def score_valid(
     rows = np.flatnonzero(explained)
     contributions = model.denial_contributions(x[rows]) if len(rows) else None
     position = {r: i for i, r in enumerate(rows.tolist())}
-    ids = claims["claim_id"]
-    ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
     out = []
-    for i, claim_id in enumerate(ids):
+    for i, claim_id in enumerate(_claim_ids(claims)):
         item: dict[str, Any] = {
             "claim_id": claim_id,
             "denial_probability": round(float(p[i]), 6),
@@ -185,8 +183,7 @@ def rank_valid(
     deadline = given.where(given.notna(), deadline)
     days_left = (deadline - pd.Timestamp(as_of)).dt.days.to_numpy(dtype=float)
     ranked = model.rank_denials(encoded.matrix, categories, denials.denied_amount, days_left)
-    ids = claims["claim_id"]
-    ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
+    ids = _claim_ids(claims)
     out = []
     for i in np.argsort(ranked["priority"].to_numpy(), kind="stable"):
         r = ranked.iloc[i]
@@ -208,6 +205,11 @@ def rank_valid(
             }
         )
     return out
+
+
+def _claim_ids(claims: pd.DataFrame | dict) -> list[str]:
+    """The claim ids of a frame or of column lists, as a list."""
+    return list(claims["claim_id"])
 
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 
@@ -17,17 +18,19 @@ router = APIRouter()
 SCORE_BODY = Body(openapi_examples={"therapy claim": {"value": examples.SCORE_REQUEST}})
 
 
-def within_batch(size: int, limit: int, what: str) -> None:
-    if size > limit:
-        raise TooLarge(f"{size} {what}: send at most {limit} per request")
-
-
-def refuse_invalid(problems: list[dict]) -> None:
-    """Nothing in a batch is scored while any claim breaks the contract: no row is dropped."""
+def valid_columns(
+    claims: Sequence[Any], limit: int, where: str
+) -> tuple[dict[str, list], dict[str, list]]:
+    """Claims of a request, within the batch limit and the contract's cross-field rules, as the
+    scoring path's columns. Nothing in a batch is scored while any claim breaks the contract."""
+    if len(claims) > limit:
+        raise TooLarge(f"{len(claims)} {where}: send at most {limit} per request")
+    problems = contract_problems(claims, where)
     if problems:
         raise InvalidClaims(
             f"{len(problems)} problem(s) in the request; nothing was scored", errors=problems[:50]
         )
+    return claim_columns(claims)
 
 
 @router.post(
@@ -44,9 +47,7 @@ async def score_claims(
     settings: AppSettings,
     metrics: AppMetrics,
 ) -> ScoreResponse:
-    within_batch(len(body.claims), settings.max_batch, "claims")
-    refuse_invalid(contract_problems(body.claims))
-    header, lines = claim_columns(body.claims)
+    header, lines = valid_columns(body.claims, settings.max_batch, "claims")
     scores = await compute(
         request.app, len(body.claims), score_valid, loaded.model, header, lines, body.explain
     )

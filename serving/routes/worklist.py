@@ -10,8 +10,8 @@ from fastapi import APIRouter, Body, Request
 from serving import examples
 from serving.deps import AppSettings, CurrentModel, ScoringKey
 from serving.pool import compute
-from serving.routes.claims import refuse_invalid, within_batch
-from serving.schemas import RankRequest, RankResponse, claim_columns, contract_problems
+from serving.routes.claims import valid_columns
+from serving.schemas import RankRequest, RankResponse
 from training.scoring import Denials, rank_valid
 
 router = APIRouter()
@@ -30,10 +30,8 @@ async def rank_denials(
     loaded: CurrentModel,
     settings: AppSettings,
 ) -> RankResponse:
-    within_batch(len(body.denials), settings.max_batch, "denials")
     claims = [d.claim for d in body.denials]
-    refuse_invalid(contract_problems(claims, where="denials"))
-    header, lines = claim_columns(claims)
+    header, lines = valid_columns(claims, settings.max_batch, "denials")
     denials = Denials(
         carc_codes=[d.carc_codes for d in body.denials],
         denied_amount=np.array([d.denied_amount for d in body.denials], dtype=float),

@@ -43,6 +43,12 @@ _HEADER = {f for f in __import__("serving.schemas").schemas.HEADER}
 _LINE = {f for f in __import__("serving.schemas").schemas.LINE}
 
 
+def _score_cli(model, input, out, *extra):
+    """``claimrisk score`` as a user runs it."""
+    args = ["score", "--model", str(model), "--input", str(input), "--out", str(out), *extra]
+    return CliRunner().invoke(cli, args)
+
+
 def _http_flat(client, nested) -> pd.DataFrame:
     r = client.post("/v1/claims/score", json={"claims": nested, "explain": "all"}, headers=KEY)
     assert r.status_code == 200, r.text
@@ -65,20 +71,7 @@ def test_http_cli_and_pyfunc_return_the_same_fields(trained, small_world, tmp_pa
         http = _http_flat(c, _nested(flat))
     flat.to_parquet(tmp_path / "in.parquet")
     out = tmp_path / "scores.csv"
-    r = CliRunner().invoke(
-        cli,
-        [
-            "score",
-            "--model",
-            str(result.folder),
-            "--input",
-            str(tmp_path / "in.parquet"),
-            "--out",
-            str(out),
-            "--explain",
-            "all",
-        ],
-    )
+    r = _score_cli(result.folder, tmp_path / "in.parquet", out, "--explain", "all")
     assert r.exit_code == 0, r.output
     offline = pd.read_csv(out, dtype={"unknown_codes": str}, keep_default_na=False)
     mlflow.set_tracking_uri(uri)
@@ -131,18 +124,7 @@ def test_offline_score_never_drops_a_row_or_a_column(trained, small_world, tmp_p
     flat_ok.to_parquet(tmp_path / "no-procedure.parquet")
     for name, rule in (("null-id", "required"), ("no-procedure", "missing_column")):
         out = tmp_path / f"{name}.csv"
-        r = CliRunner().invoke(
-            cli,
-            [
-                "score",
-                "--model",
-                str(trained[0].folder),
-                "--input",
-                str(tmp_path / f"{name}.parquet"),
-                "--out",
-                str(out),
-            ],
-        )
+        r = _score_cli(trained[0].folder, tmp_path / f"{name}.parquet", out)
         assert r.exit_code == 1, r.output
         assert "rejected" in r.output, r.output
         assert rule in set(pd.read_csv(tmp_path / f"{name}.rejects.csv")["rule"])
@@ -172,18 +154,7 @@ def test_one_denial_rule_for_training_labels_and_the_worklist(small_world):
 def test_offline_output_format_follows_the_extension(trained, small_world, tmp_path, suffix):
     _sample(small_world[0], 3).to_parquet(tmp_path / "in.parquet")
     out = tmp_path / f"scores{suffix}"
-    r = CliRunner().invoke(
-        cli,
-        [
-            "score",
-            "--model",
-            str(trained[0].folder),
-            "--input",
-            str(tmp_path / "in.parquet"),
-            "--out",
-            str(out),
-        ],
-    )
+    r = _score_cli(trained[0].folder, tmp_path / "in.parquet", out)
     assert r.exit_code == 0, r.output
     reader = {".csv": pd.read_csv, ".parquet": pd.read_parquet}.get(
         suffix, lambda p: pd.read_json(p, lines=True)
