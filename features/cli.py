@@ -197,35 +197,42 @@ def ingest_command(
         list[Path], typer.Option(help="X12 837/835 files or folders (repeat the option).")
     ],
     out: Annotated[Path, typer.Option(help="Dataset folder to write (CSV tables).")],
+    max_mb: Annotated[int, typer.Option(help="Refuse files larger than this many MiB.")] = 512,
 ) -> None:
-    """Read X12 837P/837I claims and 835 remits into contract tables, matched claim to remit."""
+    """Read X12 837P/837I claims and 835 remits into contract tables, matched claim to remit.
+
+    Exit status: 0 when everything was read; 1 when anything (a file, a transaction set, a
+    claim or a remit) was rejected, the rest written; 2 when nothing could be read.
+    """
     from features.io import validate_folder
     from features.x12.ingest import ingest, write_ingested
 
-    result = ingest(x12)
+    result = ingest(x12, max_bytes=max_mb * 1024 * 1024)
     write_ingested(result, out)
     for f in result.files:
-        if f.error:
-            typer.echo(f"REJECTED {f.error}")
-            continue
-        counts = (
-            f"{f.claims} claims, {f.lines} lines"
-            if f.kind.startswith("837")
-            else f"{f.remits} remits, {f.adjustments} adjustments"
-        )
-        typer.echo(f"read     {f.path} ({f.kind} {f.version}): {counts}")
+        typer.echo(_file_line(f))
         for note in f.tolerated:
             typer.echo(f"         tolerated: {note}")
+        for r in f.rejected:
+            typer.echo(f"         REJECTED {r.render()}")
     t = result.tables
     read = [f for f in result.files if not f.error]
     matched = t["remits"]["claim_id"].nunique()
+    clm = sum(f.clm_read for f in read)
+    clp = sum(f.clp_read for f in read)
     typer.echo(
         f"\n{len(read)} files read, {len(result.files) - len(read)} rejected; "
-        f"{len(t['claims']):,} claims ({result.duplicate_claims:,} sent twice kept once, "
-        f"{result.renamed_claims:,} reusing a claim id renamed <id>.<date>), "
-        f"{len(t['remits']) + len(result.unmatched_remits):,} remits: {len(t['remits']):,} matched "
-        f"to {matched:,} claims, {len(result.unmatched_remits):,} without their claim "
-        f"(unmatched_remits.csv); {result.claims_without_remit:,} claims without a remit"
+        f"{clm:,} CLM read: {clm - sum(f.claims_rejected for f in read):,} claims written, "
+        f"{sum(f.claims_rejected for f in read):,} rejected; "
+        f"{clp:,} CLP read: {clp - sum(f.remits_rejected for f in read):,} remits written, "
+        f"{sum(f.remits_rejected for f in read):,} rejected"
+    )
+    typer.echo(
+        f"{len(t['claims']):,} distinct claims ({result.duplicate_claims:,} sent twice kept once, "
+        f"{result.renamed_claims:,} reusing a claim id renamed <id>.<date>); "
+        f"{len(t['remits']):,} remits matched to {matched:,} claims, "
+        f"{len(result.unmatched_remits):,} without their claim (unmatched_remits.csv); "
+        f"{result.claims_without_remit:,} claims without a remit"
     )
     for note in result.notes:
         typer.echo(f"note: {note}")
@@ -237,6 +244,21 @@ def ingest_command(
             f"wrote {out}: {len(report.errors)} contract problems (what the files lack or "
             f"break); see `claimrisk validate {out}`"
         )
+    if not read:
+        raise typer.Exit(2)
+    if any(f.error or f.rejected for f in result.files):
+        raise typer.Exit(1)
+
+
+def _file_line(f) -> str:
+    if f.error:
+        return f"REJECTED {f.error}"
+    counts = []
+    if f.clm_read:
+        counts.append(f"{f.claims} claims, {f.lines} lines")
+    if f.clp_read:
+        counts.append(f"{f.remits} remits, {f.adjustments} adjustments")
+    return f"read     {f.path} ({f.kind} {f.version}): {'; '.join(counts) or 'nothing'}"
 
 
 def export_x12_command(

@@ -564,7 +564,9 @@ def check_relations(
             "claim has no service lines in claim_lines; every claim needs at least one.",
         )
         line_total = lines.groupby("claim_id")["line_charge"].sum()
-        diff = (claims["claim_id"].map(line_total) - claims["total_charge"]).abs()
+        # astype: mapping an empty id column keeps its text dtype (an 835-only ingest)
+        totals = claims["claim_id"].map(line_total).astype("float64")
+        diff = (totals - claims["total_charge"]).abs()
         column, rule, message = CLAIM_RULES["charge_balance"]
         flag(
             "claims",
@@ -576,13 +578,18 @@ def check_relations(
         )
         n_dx = first_claims["diagnosis_codes"].str.count(r"\|") + 1
         parts = lines["diagnosis_pointers"].str.split(":", expand=True)
-        pointer_max = parts.apply(pd.to_numeric, errors="coerce").max(axis=1).fillna(0)
-        over = pointer_max > lines["claim_id"].map(n_dx).fillna(99)
+        pointer_max = parts.apply(pd.to_numeric, errors="coerce").max(axis=1)
+        pointer_max = pointer_max.astype("float64").fillna(0)
+        over = pointer_max > lines["claim_id"].map(n_dx).astype("float64").fillna(99)
         column, rule, message = CLAIM_RULES["pointer_range"]
         flag("claim_lines", over, column, rule, message, values=lines["diagnosis_pointers"])
     remits = frames.get("remits")
     if claims is not None and remits is not None:
-        submitted = remits["claim_id"].map(first_claims["submission_date"])
+        # reindex, not map: mapping onto an empty date column fails (an 835-only ingest)
+        submitted = pd.Series(
+            first_claims["submission_date"].reindex(remits["claim_id"]).to_numpy(),
+            index=remits.index,
+        )
         flag(
             "remits",
             (remits["remit_date"] < submitted).fillna(False),

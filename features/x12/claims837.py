@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from features.x12.segments import ParsedFile
+from features.x12.segments import Rejected, Segment, Transaction
 
 #: SBR09 claim filing indicator → the contract's payer type.
 FILING_INDICATOR_TYPE = {
@@ -34,14 +34,27 @@ PRINCIPAL_DX = {"ABK", "BK"}
 OTHER_DX = {"ABF", "BF"}
 
 
+class BadValue(ValueError):
+    """A value in a claim or remit that cannot be true: the claim or remit is rejected whole."""
+
+
 def x12_date(value: str) -> str | None:
-    """CCYYMMDD (or the first date of a CCYYMMDD-CCYYMMDD range) → ISO date, else None."""
+    """CCYYMMDD (or the first date of a CCYYMMDD-CCYYMMDD range) → ISO date; empty → None.
+
+    A value that is present but not a calendar date (``20240230``, ``2024``) raises
+    ``BadValue``: a wrong date must reject what holds it, never become another date or none.
+    """
     value = value.split("-", 1)[0]
-    if len(value) == 8 and value.isdigit():
-        return f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    if not value:
+        return None
     if len(value) == 6 and value.isdigit():  # YYMMDD (4010 files)
-        return f"20{value[:2]}-{value[2:4]}-{value[4:]}"
-    return None
+        value = "20" + value
+    try:
+        if len(value) != 8 or not value.isdigit():
+            raise ValueError
+        return date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
+    except ValueError:
+        raise BadValue(f"{value!r} is not a date (expected CCYYMMDD)") from None
 
 
 def date_range(value: str) -> tuple[str | None, str | None]:
@@ -56,11 +69,17 @@ def _age(birth: str | None, on: str | None) -> int | None:
     return d.year - b.year - ((d.month, d.day) < (b.month, b.day))
 
 
-def _number(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
+def amount(value: str, what: str) -> float | None:
+    """An X12 decimal (empty → None); anything else that is not a finite number raises."""
+    if not value:
         return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise BadValue(f"{what} {value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise BadValue(f"{what} {value!r} is not a finite number")
+    return number
 
 
 @dataclass
@@ -84,30 +103,55 @@ class Claims837:
     lines: list[dict[str, Any]] = field(default_factory=list)
     payers: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
 
 
-def read_837(parsed: ParsedFile) -> Claims837:
-    out = Claims837()
-    institutional = "X223" in parsed.version or "X096" in parsed.version
-    party = _Party()
-    submitted: str | None = None
-    claim: dict[str, Any] | None = None
-    line: dict[str, Any] | None = None
-    level = ""  # current HL level code: 20, 22, 23
-    nm1 = ""  # last NM1 qualifier, for the PRV/DMG/REF that follow it
-    in_other_payer = False
+def read_837(tx: Transaction) -> Claims837:
+    """One 837 transaction set → claims, lines and payers; a claim with an impossible value is
+    rejected whole (``Claims837.rejected``), never read with a guess in its place."""
+    reader = _Reader837(tx)
+    for seg in tx.segments:
+        try:
+            reader.segment(seg)
+        except BadValue as exc:
+            reader.spoil(seg, str(exc))
+    reader.close_claim()
+    return reader.out
 
-    current: list[dict[str, Any]] = []  # the open claim's lines
 
-    def close_claim() -> None:
-        nonlocal claim, line
+class _Reader837:
+    """The state one 837 transaction carries from loop to loop, and a handler per segment."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx, self.out, self.party = tx, Claims837(), _Party()
+        self.submitted: str | None = None
+        self.claim: dict[str, Any] | None = None
+        self.line: dict[str, Any] | None = None
+        self.current: list[dict[str, Any]] = []  # the open claim's lines
+        self.level = ""  # current HL level code: 20, 22, 23
+        self.nm1 = ""  # last NM1 qualifier, for the PRV/DMG/REF that follow it
+        self.in_other_payer = False
+        self.spoiled = ""  # why the claims of this subscriber/patient must be rejected (bad DMG)
+        self.spoiled_set = ""  # why every claim of the set must be rejected (a bad BHT date)
+
+    def spoil(self, seg: Segment, reason: str) -> None:
+        """A bad value rejects the open claim, or every claim under the loop that holds it."""
+        reason = f"segment {seg.position} {seg.id}: {reason}"
+        if self.claim is not None:
+            self.claim.setdefault("_bad", reason)
+        elif seg.id == "BHT":
+            self.spoiled_set = reason
+        else:
+            self.spoiled = reason
+
+    def close_claim(self) -> None:
+        claim = self.claim
         if claim is None:
             return
-        if line is not None:
-            current.append(line)
-        claim_lines = list(current)
-        current.clear()
-        out.lines.extend(claim_lines)
+        if self.line is not None:
+            self.current.append(self.line)
+        claim_lines, self.current = self.current, []
+        self.claim, self.line = None, None
         dates = [ln.pop("_from") for ln in claim_lines if ln.get("_from")]
         ends = [ln.pop("_to") for ln in claim_lines if ln.get("_to")]
         for ln in claim_lines:
@@ -116,124 +160,189 @@ def read_837(parsed: ParsedFile) -> Claims837:
             ln["_source"] = claim["_source"]  # which claim occurrence the line belongs to
         claim["service_date_from"] = claim["service_date_from"] or (min(dates) if dates else None)
         claim["service_date_to"] = claim["service_date_to"] or (max(ends) if ends else None)
-        claim["patient_age"] = _age(party.birth, claim["service_date_from"])
-        out.claims.append(claim)
-        claim, line = None, None
-
-    for seg in parsed.segments:
-        sid = seg.id
-        if sid == "BHT":
-            submitted = x12_date(seg[4])
-        elif sid == "HL":
-            close_claim()
-            level = seg[3]
-            in_other_payer = False
-            if level == "20":
-                party = _Party()
-            elif level == "22":
-                party.patient_id = party.subscriber_id = ""
-                party.birth, party.sex = None, ""
-        elif sid == "SBR" and claim is None:
-            party.payer_type = FILING_INDICATOR_TYPE.get(seg[9], "other")
-        elif sid == "SBR":
-            in_other_payer = True  # 2320: another payer on this claim
-            claim["other_coverage"] = True
-        elif sid == "NM1":
-            nm1 = seg[1]
-            if in_other_payer:
-                continue
-            if nm1 == "85":
-                party.billing_npi = seg[9]
-            elif nm1 == "IL":
-                party.subscriber_id = party.patient_id = seg[9]
-            elif nm1 == "QC" and claim is None:
-                party.patient_id = seg[9] or party.patient_id
-            elif nm1 == "PR" and claim is None:
-                party.payer_id, party.payer_name = seg[9], seg[3]
-                out.payers.setdefault(
-                    seg[9], {"payer_id": seg[9], "name": seg[3], "payer_type": party.payer_type}
-                )
-            elif nm1 in ("82", "71") and claim is not None and line is None:
-                # 837P 2310B rendering provider; 837I 2310A attending provider
-                claim["rendering_npi"] = seg[9] or None
-        elif sid == "PRV" and seg[1] in ("BI", "PE") and level == "20":
-            party.taxonomy = seg[3]
-        elif (
-            sid == "PRV" and seg[1] == "PE" and claim is not None and not claim["provider_taxonomy"]
-        ):
-            claim["provider_taxonomy"] = seg[3]
-        elif sid == "DMG" and nm1 in ("IL", "QC"):
-            party.birth, party.sex = x12_date(seg[2]), seg[3]
-        elif sid == "CLM":
-            close_claim()
-            in_other_payer = False
-            facility, _, frequency = seg.components(5)[:3] + ("",) * (3 - len(seg.components(5)))
-            claim = {
-                "claim_id": seg[1],
-                "patient_id": party.patient_id or party.subscriber_id,
-                "payer_id": party.payer_id,
-                "billing_npi": party.billing_npi,
-                "rendering_npi": None,
-                "provider_taxonomy": party.taxonomy or None,
-                "claim_type": "institutional" if institutional else "professional",
-                "place_of_service": facility[:2] or None,
-                "frequency_code": frequency or "1",
-                "original_claim_id": None,
-                "service_date_from": None,
-                "service_date_to": None,
-                "submission_date": submitted,
-                "total_charge": _number(seg[2]),
-                "diagnosis_codes": None,
-                "patient_age": None,
-                "patient_sex": party.sex or "U",
-                "prior_auth_number": None,
-                "eligibility_verified_date": None,
-                "other_coverage": False,
-                "_source": f"{parsed.path.name} segment {seg.position}",
-            }
-        elif claim is None:
-            continue
-        elif sid == "DTP" and line is None and seg[1] in ("434", "472"):
-            claim["service_date_from"], claim["service_date_to"] = date_range(seg[3])
-        elif sid == "REF" and line is None and not in_other_payer:
-            if seg[1] == "G1":
-                claim["prior_auth_number"] = seg[2]
-            elif seg[1] == "F8":
-                claim["original_claim_id"] = seg[2]
-        elif sid == "HI" and line is None:
-            codes = [] if claim["diagnosis_codes"] is None else claim["diagnosis_codes"].split("|")
-            for i in range(1, 13):
-                qualifier, code = seg.part(i, 1), seg.part(i, 2)
-                if not code:
-                    continue
-                if qualifier in PRINCIPAL_DX:
-                    codes.insert(0, code.replace(".", ""))
-                elif qualifier in OTHER_DX:
-                    codes.append(code.replace(".", ""))
-            claim["diagnosis_codes"] = "|".join(codes[:12]) or None
-        elif sid == "LX":
-            if line is not None:
-                current.append(line)
-            line = {"claim_id": claim["claim_id"], "line_number": int(seg[1] or 0)}
-        elif sid in ("SV1", "SV2") and line is not None:
-            composite = seg.components(1 if sid == "SV1" else 2)
-            mods = [m or None for m in composite[2:6]] + [None] * 4
-            line.update(
-                procedure_code=composite[1] if len(composite) > 1 and composite[1] else None,
-                modifier_1=mods[0],
-                modifier_2=mods[1],
-                modifier_3=mods[2],
-                modifier_4=mods[3],
-                units=_number(seg[4] if sid == "SV1" else seg[5]) or 1.0,
-                line_charge=_number(seg[2] if sid == "SV1" else seg[3]),
-                diagnosis_pointers=":".join(p for p in seg.components(7) if p) or None
-                if sid == "SV1"
-                else None,
-                revenue_code=seg[1] if sid == "SV2" else None,
+        birth, served = self.party.birth, claim["service_date_from"]
+        if birth and served and birth > served:
+            claim.setdefault(
+                "_bad", f"the patient's birth date {birth} is after the service {served}"
             )
-        elif sid == "DTP" and line is not None and seg[1] == "472":
-            line["_from"], line["_to"] = date_range(seg[3])
-        elif sid in ("SE", "GE", "IEA"):
-            close_claim()
-    close_claim()
-    return out
+        claim["patient_age"] = _age(birth, served)
+        reason = claim.pop("_bad", None) or self.spoiled or self.spoiled_set
+        if reason:
+            self.out.rejected.append(
+                Rejected(
+                    self.tx.path.name, claim.pop("_position"), "claim", claim["claim_id"], reason
+                )
+            )
+            return
+        claim.pop("_position")
+        self.out.lines.extend(claim_lines)
+        self.out.claims.append(claim)
+
+    def segment(self, seg: Segment) -> None:
+        handler = _HANDLERS.get(seg.id)
+        if handler is not None:
+            handler(self, seg)
+
+    # -- the loops before any claim ------------------------------------------------------------
+
+    def bht(self, seg: Segment) -> None:
+        self.submitted = x12_date(seg[4])
+
+    def hl(self, seg: Segment) -> None:
+        self.close_claim()
+        self.level, self.in_other_payer = seg[3], False
+        if self.level in ("20", "22"):
+            self.spoiled = ""
+        if self.level == "20":
+            self.party = _Party()
+        elif self.level == "22":
+            self.party.patient_id = self.party.subscriber_id = ""
+            self.party.birth, self.party.sex = None, ""
+
+    def sbr(self, seg: Segment) -> None:
+        if self.claim is None:
+            self.party.payer_type = FILING_INDICATOR_TYPE.get(seg[9], "other")
+        else:
+            self.in_other_payer = True  # 2320: another payer on this claim
+            self.claim["other_coverage"] = True
+
+    def nm1_(self, seg: Segment) -> None:
+        self.nm1 = nm1 = seg[1]
+        party, claim = self.party, self.claim
+        if self.in_other_payer:
+            return
+        if nm1 == "85":
+            party.billing_npi = seg[9]
+        elif nm1 == "IL":
+            party.subscriber_id = party.patient_id = seg[9]
+        elif nm1 == "QC" and claim is None:
+            party.patient_id = seg[9] or party.patient_id
+        elif nm1 == "PR" and claim is None:
+            party.payer_id, party.payer_name = seg[9], seg[3]
+            self.out.payers.setdefault(
+                seg[9], {"payer_id": seg[9], "name": seg[3], "payer_type": party.payer_type}
+            )
+        elif nm1 in ("82", "71") and claim is not None and self.line is None:
+            # 837P 2310B rendering provider; 837I 2310A attending provider
+            claim["rendering_npi"] = seg[9] or None
+
+    def prv(self, seg: Segment) -> None:
+        if seg[1] in ("BI", "PE") and self.level == "20":
+            self.party.taxonomy = seg[3]
+        elif seg[1] == "PE" and self.claim is not None and not self.claim["provider_taxonomy"]:
+            self.claim["provider_taxonomy"] = seg[3]
+
+    def dmg(self, seg: Segment) -> None:
+        if self.nm1 in ("IL", "QC"):
+            self.party.birth, self.party.sex = x12_date(seg[2]), seg[3]
+
+    # -- the claim and its lines ---------------------------------------------------------------
+
+    def clm(self, seg: Segment) -> None:
+        self.close_claim()
+        self.in_other_payer = False
+        party = self.party
+        facility, _, frequency = seg.components(5)[:3] + ("",) * (3 - len(seg.components(5)))
+        self.claim = {
+            "claim_id": seg[1],
+            "patient_id": party.patient_id or party.subscriber_id,
+            "payer_id": party.payer_id,
+            "billing_npi": party.billing_npi,
+            "rendering_npi": None,
+            "provider_taxonomy": party.taxonomy or None,
+            "claim_type": self.tx.claim_type,
+            "place_of_service": facility[:2] or None,
+            "frequency_code": frequency or "1",
+            "original_claim_id": None,
+            "service_date_from": None,
+            "service_date_to": None,
+            "submission_date": self.submitted,
+            "total_charge": None,
+            "diagnosis_codes": None,
+            "patient_age": None,
+            "patient_sex": party.sex or "U",
+            "prior_auth_number": None,
+            "eligibility_verified_date": None,
+            "other_coverage": False,
+            "_source": f"{self.tx.path.name} segment {seg.position}",
+            "_position": seg.position,
+        }
+        self.claim["total_charge"] = amount(seg[2], "CLM02 total charge")
+
+    def dtp(self, seg: Segment) -> None:
+        if self.claim is None:
+            return
+        if self.line is None and seg[1] in ("434", "472"):
+            self.claim["service_date_from"], self.claim["service_date_to"] = date_range(seg[3])
+        elif self.line is not None and seg[1] == "472":
+            self.line["_from"], self.line["_to"] = date_range(seg[3])
+
+    def ref(self, seg: Segment) -> None:
+        if self.claim is None or self.line is not None or self.in_other_payer:
+            return
+        if seg[1] == "G1":
+            self.claim["prior_auth_number"] = seg[2]
+        elif seg[1] == "F8":
+            self.claim["original_claim_id"] = seg[2]
+
+    def hi(self, seg: Segment) -> None:
+        claim = self.claim
+        if claim is None or self.line is not None:
+            return
+        codes = [] if claim["diagnosis_codes"] is None else claim["diagnosis_codes"].split("|")
+        for i in range(1, 13):
+            qualifier, code = seg.part(i, 1), seg.part(i, 2)
+            if not code:
+                continue
+            if qualifier in PRINCIPAL_DX:
+                codes.insert(0, code.replace(".", ""))
+            elif qualifier in OTHER_DX:
+                codes.append(code.replace(".", ""))
+        claim["diagnosis_codes"] = "|".join(codes[:12]) or None
+
+    def lx(self, seg: Segment) -> None:
+        if self.claim is None:
+            return
+        if self.line is not None:
+            self.current.append(self.line)
+        self.line = {"claim_id": self.claim["claim_id"], "line_number": None}
+        if not seg[1].isdigit():
+            raise BadValue(f"LX01 line number {seg[1]!r} is not a whole number")
+        self.line["line_number"] = int(seg[1])
+
+    def sv(self, seg: Segment) -> None:
+        line, professional = self.line, seg.id == "SV1"
+        if self.claim is None or line is None:
+            return
+        composite = seg.components(1 if professional else 2)
+        mods = [m or None for m in composite[2:6]] + [None] * 4
+        line.update(
+            procedure_code=composite[1] if len(composite) > 1 and composite[1] else None,
+            modifier_1=mods[0],
+            modifier_2=mods[1],
+            modifier_3=mods[2],
+            modifier_4=mods[3],
+            diagnosis_pointers=(":".join(p for p in seg.components(7) if p) or None)
+            if professional
+            else None,
+            revenue_code=None if professional else seg[1],
+        )
+        line["units"] = amount(seg[4] if professional else seg[5], f"{seg.id} units") or 1.0
+        line["line_charge"] = amount(seg[2] if professional else seg[3], f"{seg.id} line charge")
+
+
+_HANDLERS = {
+    "BHT": _Reader837.bht,
+    "HL": _Reader837.hl,
+    "SBR": _Reader837.sbr,
+    "NM1": _Reader837.nm1_,
+    "PRV": _Reader837.prv,
+    "DMG": _Reader837.dmg,
+    "CLM": _Reader837.clm,
+    "DTP": _Reader837.dtp,
+    "REF": _Reader837.ref,
+    "HI": _Reader837.hi,
+    "LX": _Reader837.lx,
+    "SV1": _Reader837.sv,
+    "SV2": _Reader837.sv,
+}

@@ -22,7 +22,14 @@ import pandas as pd
 from features.contract import TABLES
 from features.x12.claims837 import read_837
 from features.x12.remits835 import read_835
-from features.x12.segments import X12FileError, bulk_parsing, read_segments
+from features.x12.segments import (
+    DEFAULT_MAX_BYTES,
+    ParsedFile,
+    Rejected,
+    X12FileError,
+    bulk_parsing,
+    read_file,
+)
 
 #: (timely filing days, appeal window days) by payer type; facts.md §4.
 DEFAULT_LIMITS = {
@@ -37,15 +44,33 @@ SKIP = {"LICENSE", "PROVENANCE.md", "README.md"}
 
 @dataclass
 class FileResult:
+    """What one file gave: counts of what was read and written, and everything rejected.
+
+    Every CLM and CLP is accounted for: ``clm_read == claims + claims_rejected`` and
+    ``clp_read == remits + remits_rejected`` (a claim in a rejected transaction set counts as
+    rejected with it).
+    """
+
     path: Path
-    kind: str = ""  # '837P', '837I', '835' or '' when unreadable
+    kind: str = ""  # '837P', '837I', '835', several joined by '+', or '' when unreadable
     version: str = ""
     claims: int = 0
     lines: int = 0
     remits: int = 0
     adjustments: int = 0
+    clm_read: int = 0
+    clp_read: int = 0
     error: str = ""
     tolerated: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def claims_rejected(self) -> int:
+        return self.clm_read - self.claims
+
+    @property
+    def remits_rejected(self) -> int:
+        return self.clp_read - self.remits
 
 
 @dataclass
@@ -127,45 +152,72 @@ def _match(remits: list[dict], claims: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def ingest(paths: list[Path]) -> Ingested:
-    claims, lines, remits, adjustments, remarks = [], [], [], [], []
-    payer_rows: dict[str, dict] = {}
-    results = []
-    for i, path in enumerate(x12_files(paths)):
-        result = FileResult(path)
-        results.append(result)
-        if not path.exists():
-            result.error = f"{path}: no such file"
-            continue
-        try:
-            parsed = read_segments(path)
-        except X12FileError as exc:
-            result.error = str(exc)
-            continue
-        result.version = parsed.version
-        result.tolerated = _summarise_tolerated(parsed.tolerated)
-        if parsed.transaction == "837":
-            with bulk_parsing():
-                got = read_837(parsed)
-            institutional = any(c["claim_type"] == "institutional" for c in got.claims)
-            result.kind = "837I" if institutional else "837P"
-            result.claims, result.lines = len(got.claims), len(got.lines)
-            claims += got.claims
-            lines += got.lines
-            for pid, row in got.payers.items():
-                payer_rows.setdefault(pid, row)
-        else:
-            with bulk_parsing():
-                got = read_835(parsed, prefix=f"F{i:04d}")
-            result.kind = "835"
-            result.remits, result.adjustments = len(got.remits), len(got.adjustments)
-            remits += got.remits
-            adjustments += got.adjustments
-            remarks += got.remarks
-            for pid, row in got.payers.items():
-                payer_rows.setdefault(pid, {**row, "payer_type": "other"})
-        result.tolerated += got.problems
+@dataclass
+class _Rows:
+    """Rows gathered from every accepted transaction set of every file."""
 
+    claims: list[dict] = field(default_factory=list)
+    lines: list[dict] = field(default_factory=list)
+    remits: list[dict] = field(default_factory=list)
+    adjustments: list[dict] = field(default_factory=list)
+    remarks: list[dict] = field(default_factory=list)
+    payers: dict[str, dict] = field(default_factory=dict)
+
+
+def _read_one(path: Path, index: int, rows: _Rows, max_bytes: int) -> FileResult:
+    """One file into ``rows``; a file that cannot be read at all is an error, never a raise."""
+    result = FileResult(path)
+    if not path.exists():
+        result.error = f"{path}: no such file"
+        return result
+    try:
+        parsed: ParsedFile = read_file(path, max_bytes)
+    except X12FileError as exc:
+        result.error = str(exc)
+        return result
+    result.version, result.rejected = parsed.version, list(parsed.rejected)
+    result.clm_read, result.clp_read = parsed.clm_read, parsed.clp_read
+    tolerated, kinds = list(parsed.tolerated), []
+    for tx in parsed.transactions:
+        with bulk_parsing():
+            if tx.code == "837":
+                got = read_837(tx)
+                kinds.append("837I" if tx.claim_type == "institutional" else "837P")
+                result.claims, result.lines = (
+                    result.claims + len(got.claims),
+                    result.lines + len(got.lines),
+                )
+                rows.claims += got.claims
+                rows.lines += got.lines
+                for pid, row in got.payers.items():
+                    rows.payers.setdefault(pid, row)
+            else:
+                got = read_835(tx, prefix=f"F{index:04d}")
+                kinds.append("835")
+                result.remits += len(got.remits)
+                result.adjustments += len(got.adjustments)
+                rows.remits += got.remits
+                rows.adjustments += got.adjustments
+                rows.remarks += got.remarks
+                for pid, row in got.payers.items():
+                    rows.payers.setdefault(pid, {**row, "payer_type": "other"})
+        tolerated += got.problems
+        result.rejected += got.rejected
+    result.kind = "+".join(dict.fromkeys(kinds))
+    result.tolerated = _summarise_tolerated(tolerated)
+    if not parsed.transactions and not result.error:
+        result.error = f"{path}: no transaction set could be read" + (
+            f" ({result.rejected[0].reason})" if result.rejected else ""
+        )
+    return result
+
+
+def ingest(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Ingested:
+    """Read every X12 file under ``paths`` into one dataset; one bad file never stops the rest."""
+    rows = _Rows()
+    results = [_read_one(path, i, rows, max_bytes) for i, path in enumerate(x12_files(paths))]
+    claims, lines, remits = rows.claims, rows.lines, rows.remits
+    adjustments, remarks, payer_rows = rows.adjustments, rows.remarks, rows.payers
     claims_df, lines_df, duplicates, renamed = _unique_claims(claims, lines)
     remits_df = _match(remits, claims_df)
     matched = remits_df["claim_id"].notna()

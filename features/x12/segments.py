@@ -1,32 +1,45 @@
-"""X12 files → segments, tolerating what real senders send and saying what was tolerated.
+"""X12 files → transaction sets, read by their own separators, each accepted or rejected whole.
 
-pyx12 reads the ISA (``RawX12File``): the element, component, repetition and segment delimiters
-it declares, and whether the version is one it knows. Segments are then split on those
-delimiters (with or without line breaks; any number of ISA/GS/ST envelopes per file) and the
-envelopes checked (control numbers and counts) with problems kept as warnings with the segment
-position. pyx12 insists on the fixed-width, 106-character ISA of the standard; some senders trim
-the padding (e.g. a Nevada Medicaid 835), so such an ISA is re-padded first and the file's
-result says so. A file without an ISA cannot be read: an error naming the file, never a skip.
+A file is read up to a size limit. Each interchange (ISA … IEA) is read with the separators its
+ISA declares, found by splitting the ISA on its element separator (not by fixed columns: real
+senders pad, trim and lengthen ISA fields); separators that collide, or a version that is not
+004xx/005xx, reject the interchange. Its segments are grouped into transaction sets (ST … SE).
+A set is the unit everything downstream reads: one that is truncated (no SE), whose SE01 count or
+SE02 control number disagrees, or whose ST01 is not a transaction claimrisk models, is rejected
+whole with the file, the segment position and the reason, and counted. Nothing read in one set
+is carried into the next. What was tolerated (padding, line breaks inside segments, envelope
+counts of GS/GE and ISA/IEA) is said per file. A file without an ISA cannot be read: an error
+naming the file, never a skip.
 """
 
 from __future__ import annotations
 
 import gc
-import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-import pyx12.errors
-import pyx12.rawx12file
-
 #: Characters some senders leave between a segment terminator and the next segment id.
 STRAY = "~\r\n\t "
-ISA_LENGTH = 106
 #: Widths of ISA01..ISA16 in the standard.
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+#: Files larger than this are refused unread (``claimrisk ingest --max-mb``).
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+#: 837 implementation guides by the code in ST03/GS08, and the claim type each carries.
+IMPLEMENTATIONS = {
+    "X222": "professional",
+    "X098": "professional",
+    "X223": "institutional",
+    "X096": "institutional",
+    "X224": "dental",
+    "X097": "dental",
+}
+#: Service-line segments by claim type: the content's own say in what an 837 is.
+SERVICE_SEGMENTS = {"SV1": "professional", "SV2": "institutional", "SV3": "dental"}
+MODELLED = {"837", "835"}
 
 
 class X12FileError(ValueError):
@@ -57,35 +70,6 @@ class Segment(NamedTuple):
         return self.elements[index - 1] if 0 < index <= len(self.elements) else ()
 
 
-@dataclass
-class ParsedFile:
-    path: Path
-    segments: list[Segment]
-    version: str  # GS08 of the first functional group ('' if none)
-    transaction: str  # ST01 of the first transaction set: '837' or '835'
-    tolerated: list[str] = field(default_factory=list)
-
-
-def _repad_isa(text: str) -> tuple[str, bool]:
-    """Re-pad a trimmed ISA to the standard 106 characters; (text, whether it was changed)."""
-    if len(text) < 4:
-        return text, False
-    sep = text[3]
-    parts = text.split(sep, 16)
-    if len(parts) < 17 or parts[0] != "ISA":
-        return text, False
-    isa16, rest = parts[16][:1], parts[16][1:]
-    terminator = rest[:1]
-    fields = [
-        p.ljust(w) if len(p) < w else p for p, w in zip(parts[1:16], ISA_WIDTHS, strict=False)
-    ]
-    if [len(f) for f in fields] != list(ISA_WIDTHS[:15]):
-        return text, False
-    rebuilt = sep.join(["ISA", *fields, isa16]) + terminator
-    original = text[: len("".join(parts[:16])) + 16 + 1 + len(terminator)]
-    return rebuilt + rest[1:], rebuilt != original
-
-
 @contextmanager
 def bulk_parsing() -> Iterator[None]:
     """Pause the cyclic garbage collector while millions of small tuples are built.
@@ -103,84 +87,276 @@ def bulk_parsing() -> Iterator[None]:
             gc.enable()
 
 
-def tokenize(text: str, seg_term: str, ele_term: str, sub_term: str) -> tuple[list[Segment], bool]:
+def tokenize(text: str, seps: Separators, offset: int = 0) -> tuple[list[Segment], set[str]]:
     """Split an interchange into segments, elements and components (C-speed ``str.split``).
 
     Measured (bench/x12.py): pyx12's ``X12Reader`` builds an object per element and ran at
-    ~240k segments/s, 69 % of ingest time; with the delimiters from pyx12's ISA reader and
-    ``str.split`` here, ingest meets its 5,000 claims/s goal. Envelope checks are
-    ``check_envelopes``; full TR3 validation stays pyx12's (``x12valid``; see the tests).
+    ~240k segments/s, 69 % of ingest time; ``str.split`` here meets the 5,000 claims/s goal.
+    Positions count from ``offset`` + 1 (segments of earlier interchanges in the file). Returns
+    the segments and what was tolerated on the way.
     """
-    segments = []
-    stray = False
-    for raw in text.split(seg_term):
+    segments: list[Segment] = []
+    tolerated: set[str] = set()
+    breaks_are_data = seps.segment not in "\r\n"
+    for raw in text.split(seps.segment):
         raw = raw.strip("\r\n")
         if raw[:1] in STRAY:
             cleaned = raw.lstrip(STRAY)
-            stray |= bool(cleaned) and cleaned != raw
+            if cleaned and cleaned != raw:
+                tolerated.add(
+                    "characters between segments ('~' after a newline terminator): dropped"
+                )
             raw = cleaned
         if not raw:
             continue
-        parts = raw.split(ele_term)
-        seg_id = parts[0]
-        if seg_id == "ISA":
+        if breaks_are_data and ("\n" in raw or "\r" in raw):
+            raw = raw.replace("\r", "").replace("\n", "")
+            tolerated.add("line breaks inside segments: removed")
+        parts = raw.split(seps.element)
+        if parts[0] == "ISA":
             elements = tuple((p,) for p in parts[1:])
         else:
-            elements = tuple(tuple(p.split(sub_term)) for p in parts[1:])
-        segments.append(Segment(len(segments) + 1, seg_id, elements))
-    return segments, stray
+            elements = tuple(tuple(p.split(seps.component)) for p in parts[1:])
+        segments.append(Segment(offset + len(segments) + 1, parts[0], elements))
+    return segments, tolerated
 
 
-def check_envelopes(segments: list[Segment]) -> list[str]:
-    """ISA/IEA, GS/GE, ST/SE control numbers and counts; problems as sentences (not fatal)."""
-    problems = []
-    isa = gs = st = None
-    groups = sets = count = 0
+class Separators(NamedTuple):
+    element: str
+    component: str
+    segment: str
+    repetition: str | None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Something read and refused whole: a file, an interchange, a transaction set, a claim or a
+    remit, with where it starts and why."""
+
+    file: str
+    position: int  # segment position in the file (0: the file as a whole)
+    what: str  # file | interchange | transaction | claim | remit | content
+    id: str
+    reason: str
+
+    def render(self) -> str:
+        where = f"segment {self.position}" if self.position else "file"
+        name = f" {self.id}" if self.id else ""
+        return f"{self.file} {where}: {self.what}{name} rejected: {self.reason}"
+
+
+@dataclass
+class Transaction:
+    """One ST … SE transaction set: the unit that readers take, with a fresh state each."""
+
+    path: Path
+    code: str  # ST01: 837 or 835
+    control: str  # ST02
+    claim_type: str  # 837s: professional or institutional (from ST03, GS08 and content)
+    version: str  # GS08 as sent
+    segments: list[Segment]
+
+
+@dataclass
+class ParsedFile:
+    path: Path
+    transactions: list[Transaction] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    tolerated: list[str] = field(default_factory=list)
+    clm_read: int = 0  # CLM segments in the file, accepted or not
+    clp_read: int = 0  # CLP segments in the file, accepted or not
+
+    @property
+    def version(self) -> str:
+        return next((t.version for t in self.transactions), "")
+
+
+# -- the interchange header ------------------------------------------------------------------
+
+
+def read_isa(text: str, start: int) -> tuple[Separators, int, list[str]]:
+    """The separators an ISA at ``start`` declares, where it ends, and what was tolerated.
+
+    The element separator is the character after ``ISA``; the ISA is split on it into its 16
+    elements whatever their widths. ISA16 is the component separator, the next character the
+    segment terminator, ISA11 the repetition separator in 00402 and later.
+    """
+    element = text[start + 3 : start + 4]
+    if not element or element.isalnum() or element.isspace():
+        raise X12FileError(f"the ISA at character {start} declares no element separator")
+    parts = text[start:].split(element, 16)
+    if len(parts) < 17 or len(parts[16]) < 2:
+        raise X12FileError("the ISA has fewer than 16 elements: the interchange header is cut")
+    component, segment = parts[16][0], parts[16][1]
+    version = parts[12].strip()
+    if not (version.isdigit() and len(version) == 5 and version[:3] in ("004", "005")):
+        raise X12FileError(f"ISA12 version {version!r} is not an X12 004xx or 005xx interchange")
+    tolerated = []
+    repetition = parts[11] if version >= "00402" and len(parts[11]) == 1 else None
+    if repetition is not None and repetition.isalnum():  # 4010's "U" left in a 5010 ISA11
+        tolerated.append(f"ISA11 {repetition!r} is not a repetition separator: none used")
+        repetition = None
+    seps = [element, component, segment] + ([repetition] if repetition else [])
+    if len(set(seps)) < len(seps) or any(c.isalnum() or c == " " for c in seps):
+        raise X12FileError(
+            f"the ISA's separators collide or are letters/digits (element {element!r}, "
+            f"component {component!r}, segment {segment!r}, repetition {repetition!r}): the "
+            "segments cannot be split unambiguously"
+        )
+    widths = [len(p) for p in parts[1:16]]
+    if widths != list(ISA_WIDTHS[:15]):
+        odd = [
+            f"ISA{i:02d} has {w}"
+            for i, (w, want) in enumerate(zip(widths, ISA_WIDTHS, strict=False), 1)
+            if w != want
+        ]
+        tolerated.append(
+            f"ISA fields not the standard widths ({', '.join(odd[:3])}): read by separators"
+        )
+    end = start + len(element.join(parts[:16])) + len(element) + 2
+    return Separators(element, component, segment, repetition), end, tolerated
+
+
+# -- transaction sets ------------------------------------------------------------------------
+
+
+def claim_type_of(st03: str, gs08: str, segments: list[Segment]) -> tuple[str, str | None]:
+    """(claim type, disagreement or None) of an 837 from ST03, GS08 and its service lines.
+
+    The content decides when it is of one kind (SV1, SV2 or SV3 only); otherwise ST03, then GS08.
+    """
+
+    def guide(code: str) -> str | None:
+        return next((t for k, t in IMPLEMENTATIONS.items() if k in code), None)
+
+    said = {"ST03": guide(st03), "GS08": guide(gs08)}
+    lines = {SERVICE_SEGMENTS[s.id] for s in segments if s.id in SERVICE_SEGMENTS}
+    content = next(iter(lines)) if len(lines) == 1 else None
+    kind = content or said["ST03"] or said["GS08"] or "professional"
+    named = {k: v for k, v in said.items() if v}
+    if content:
+        named["service lines"] = content
+    disagreement = None
+    if len(set(named.values())) > 1:
+        disagreement = (
+            "837 type sources disagree ("
+            + ", ".join(f"{k} {v}" for k, v in named.items())
+            + f"): read as {kind}"
+        )
+    return kind, disagreement
+
+
+def _close(
+    path: Path, st: Segment, body: list[Segment], se: Segment | None, gs08: str, out: ParsedFile
+) -> None:
+    """Accept one transaction set, or reject it whole with its reason."""
+    code, control = st[1], st[2]
+    problem = None
+    if se is None:
+        problem = "no SE: the set is cut off (truncated file or a missing SE)"
+    elif se[2] != control:
+        problem = f"SE02 {se[2]!r} does not match ST02 {control!r}"
+    elif se[1] != str(len(body) + 2):
+        problem = f"SE01 says {se[1]} segments, the set has {len(body) + 2}"
+    elif code not in MODELLED:
+        problem = (
+            f"transaction set {code or '(empty ST01)'} is not one claimrisk reads (837 claims and "
+            "835 remits; 270/271 and 276/277 are not modelled yet)"
+        )
+    claim_type = ""
+    if problem is None and code == "837":
+        claim_type, disagreement = claim_type_of(st[3], gs08, body)
+        if claim_type == "dental":
+            problem = (
+                "an 837D dental claim set: claimrisk models professional and institutional claims"
+            )
+        elif disagreement:
+            out.tolerated.append(f"segment {st.position}: {disagreement}")
+    if problem is not None:
+        out.rejected.append(
+            Rejected(path.name, st.position, "transaction", f"ST02={control}", problem)
+        )
+        return
+    out.transactions.append(Transaction(path, code, control, claim_type, gs08, body))
+
+
+def group_transactions(path: Path, segments: list[Segment], out: ParsedFile) -> None:
+    """ST … SE sets of one interchange; envelope counts of GS/GE and ISA/IEA as tolerated."""
+    st: Segment | None = None
+    body: list[Segment] = []
+    gs08, sets, groups = "", 0, 0
+    stray: list[Segment] = []
     for seg in segments:
         sid = seg.id
-        if st is not None:
-            count += 1
-        if sid == "ISA":
-            isa, groups = seg, 0
-        elif sid == "GS":
-            gs, sets, groups = seg, 0, groups + 1
-        elif sid == "ST":
-            st, count, sets = seg, 1, sets + 1
+        out.clm_read += sid == "CLM"
+        out.clp_read += sid == "CLP"
+        if sid == "ST":
+            if st is not None:
+                _close(path, st, body, None, gs08, out)
+            st, body, sets = seg, [], sets + 1
         elif sid == "SE" and st is not None:
-            if seg[2] != st[2]:
-                problems.append(
-                    f"segment {seg.position}: SE02 {seg[2]} does not match ST02 {st[2]}"
-                )
-            if seg[1] != str(count):
-                problems.append(
-                    f"segment {seg.position}: SE01 says {seg[1]} segments, the set has {count}"
-                )
+            _close(path, st, body, seg, gs08, out)
             st = None
-        elif sid == "GE" and gs is not None:
-            if seg[2] != gs[6]:
-                problems.append(f"segment {seg.position}: GE02 {seg[2]} does not match GS06")
+        elif st is not None and sid not in ("GS", "GE", "ISA", "IEA"):
+            body.append(seg)
+        elif sid == "GS":
+            if st is not None:
+                _close(path, st, body, None, gs08, out)
+                st = None
+            gs08, sets, groups = seg[8], 0, groups + 1
+        elif sid == "GE":
+            if st is not None:
+                _close(path, st, body, None, gs08, out)
+                st = None
             if seg[1] != str(sets):
-                problems.append(f"segment {seg.position}: GE01 says {seg[1]} sets, found {sets}")
-            gs = None
-        elif sid == "IEA" and isa is not None:
-            if seg[2] != isa[13]:
-                problems.append(f"segment {seg.position}: IEA02 {seg[2]} does not match ISA13")
-            if seg[1] != str(groups):
-                problems.append(
-                    f"segment {seg.position}: IEA01 says {seg[1]} groups, found {groups}"
+                out.tolerated.append(
+                    f"envelope: segment {seg.position}: GE01 says {seg[1]} sets, found {sets}"
                 )
-            isa = None
-    if st is not None or gs is not None or isa is not None:
-        problems.append("the file ends inside an envelope (missing SE, GE or IEA)")
-    return [f"envelope: {p}" for p in problems]
+        elif sid == "IEA":
+            if seg[1] != str(groups):
+                out.tolerated.append(
+                    f"envelope: segment {seg.position}: IEA01 says {seg[1]} groups, found {groups}"
+                )
+        elif sid != "ISA":
+            stray.append(seg)
+    if st is not None:
+        _close(path, st, body, None, gs08, out)
+    if stray:
+        held = sum(s.id in ("CLM", "CLP") for s in stray)
+        out.rejected.append(
+            Rejected(
+                path.name,
+                stray[0].position,
+                "content",
+                "",
+                f"{len(stray)} segment(s) outside any transaction set (no ST before them), "
+                f"{held} of them CLM/CLP: not read",
+            )
+        )
 
 
-def read_segments(path: Path) -> ParsedFile:
-    """All segments of one X12 file (every interchange, group and transaction in it)."""
+# -- files -----------------------------------------------------------------------------------
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
     try:
-        text = path.read_text(encoding="ascii", errors="strict")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise X12FileError(
+            f"{path}: cannot be read ({exc.strerror or type(exc).__name__})"
+        ) from None
+    if len(data) > max_bytes:
+        raise X12FileError(f"{path}: larger than {max_bytes:,} bytes; split it or raise --max-mb")
+    try:
+        return data.decode("ascii")
     except UnicodeDecodeError as exc:
         raise X12FileError(f"{path}: not ASCII text at byte {exc.start}") from None
+
+
+def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
+    """Every interchange and transaction set of one X12 file, accepted or rejected whole."""
+    text = _read_text(path, max_bytes)
     stripped = text.lstrip()
     if not stripped.startswith("ISA"):
         first = stripped[:20].replace("\n", " ")
@@ -188,34 +364,46 @@ def read_segments(path: Path) -> ParsedFile:
             f"{path}: no ISA interchange header (file starts {first!r}); an X12 file must begin "
             "with the ISA segment that declares its delimiters"
         )
-    tolerated = []
+    out = ParsedFile(path)
     if stripped is not text:
-        tolerated.append("leading whitespace before ISA ignored")
-    repadded, changed = _repad_isa(stripped)
-    if changed:
-        tolerated.append("ISA fields not padded to the standard widths: re-padded")
-    icvn = repadded[84:89]
-    if icvn not in ("00401", "00501") and icvn[:3] in ("004", "005"):
-        supported = "00401" if icvn.startswith("004") else "00501"
-        repadded = repadded[:84] + supported + repadded[89:]
-        tolerated.append(f"ISA12 version {icvn} read as {supported}")
-    try:
-        # pyx12 reads the ISA: which delimiters, which version (it refuses what it can't read)
-        terms = pyx12.rawx12file.RawX12File(io.StringIO(repadded[:ISA_LENGTH])).get_term()
-    except pyx12.errors.X12Error as exc:
-        raise X12FileError(f"{path}: {exc}") from None
-    seg_term, ele_term, sub_term = terms[0], terms[1], terms[2]
+        out.tolerated.append("leading whitespace before ISA ignored")
+    start, count = 0, 0
     with bulk_parsing():
-        segments, stray = tokenize(repadded, seg_term, ele_term, sub_term)
-    if stray:
-        tolerated.append("characters between segments ('~' after a newline terminator): dropped")
-    tolerated += check_envelopes(segments)
-    version = next((s[8] for s in segments if s.id == "GS"), "")
-    transaction = next((s[1] for s in segments if s.id == "ST"), "")
-    if transaction not in ("837", "835"):
-        seen = ", ".join(s.id for s in segments[:4])
-        raise X12FileError(
-            f"{path}: transaction set {transaction or '(no ST segment)'} is not an 837 claim or "
-            f"835 remit (first segments: {seen})"
-        )
-    return ParsedFile(path, segments, version, transaction, tolerated)
+        while start < len(stripped):
+            try:
+                seps, _, notes = read_isa(stripped, start)
+            except X12FileError as exc:
+                if not out.transactions and not out.rejected:
+                    raise X12FileError(f"{path}: {exc}") from None
+                out.rejected.append(Rejected(path.name, count + 1, "interchange", "", str(exc)))
+                break
+            out.tolerated += notes
+            end = _interchange_end(stripped, start, seps)
+            segments, tolerated = tokenize(stripped[start:end], seps, count)
+            out.tolerated += sorted(tolerated)
+            group_transactions(path, segments, out)
+            count += len(segments)
+            start = len(stripped) - len(stripped[end:].lstrip(STRAY))
+            if start < len(stripped) and not stripped.startswith("ISA", start):
+                out.rejected.append(
+                    Rejected(
+                        path.name,
+                        count + 1,
+                        "content",
+                        "",
+                        f"{len(stripped) - start:,} characters after the last IEA are not an "
+                        "interchange: not read",
+                    )
+                )
+                break
+    return out
+
+
+def _interchange_end(text: str, start: int, seps: Separators) -> int:
+    """Where the interchange starting at ``start`` ends: after its IEA, or at the file's end."""
+    iea = re.compile(re.escape(seps.segment) + r"[\r\n\t ]*IEA" + re.escape(seps.element))
+    found = iea.search(text, start)
+    if found is None:
+        return len(text)
+    close = text.find(seps.segment, found.end())
+    return len(text) if close < 0 else close + 1
