@@ -1,20 +1,25 @@
-"""Benchmark: claimrisk's API against ``mlflow models serve`` of the same logged model.
+"""Benchmark: claimrisk's API against ``mlflow models serve`` and against an earlier claimrisk.
 
-One run, same machine, same model, one worker each, servers started one at a time on 127.0.0.1:
-wrk (``apt-get install wrk``) at concurrency 8 posts 1-claim and 1,000-claim requests; claimrisk
-with explanations off, on for all claims, and the default (flagged claims only). Then a stage
-profile of one request of each size, in process, shows where the time goes.
+One run, same machine, one worker each, servers started one at a time on 127.0.0.1 and rounds
+interleaved: wrk (``apt-get install wrk``) posts 1-claim and 1,000-claim requests at concurrency
+8 (explanations off, all, flagged), a 1-claim request alone (c=1), and a 1-claim request alone
+while another client posts 10,000-claim ``explain=all`` batches back to back. ``--baseline REV``
+serves the code at a git revision (a worktree, its own bundle trained on the same data) beside
+today's, so a change is judged side by side. Then a stage profile of one request of each size,
+in process, shows where the time goes.
 
-Goals (issue 5), one worker: 1-claim without explanations ≥ 8× mlflow's throughput with
-p99 ≤ 15 ms; with explanations ≥ 3× mlflow's; a 1,000-claim request without explanations in
-≤ 100 ms end to end.
+Goals, one worker: 1-claim without explanations ≥ 8× mlflow's throughput with p99 ≤ 15 ms; with
+explanations ≥ 3× mlflow's; a 1,000-claim request without explanations in ≤ 100 ms end to end;
+the 1-claim p99 beside heavy explained batches at most 2× its p99 alone.
 
     python -m bench.serve [--claims 300000] [--seconds 8] [--rounds 3] [--model models/NAME]
+                          [--baseline 449cff7] [--no-mlflow]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -24,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -135,28 +141,89 @@ def wrk(
     }
 
 
+Case = tuple[str, Path, dict[str, str], int, Path | None]
+
+
 def load_test(
     argv: list[str],
     env: dict[str, str],
     port: int,
     ready: str,
     path: str,
-    cases: list[tuple[str, Path, dict[str, str], int]],
+    cases: list[Case],
     seconds: int,
     tmp: Path,
 ) -> list[tuple[str, dict]]:
-    """Start one server, run wrk for each case against it, stop it."""
+    """Start one server, run wrk for each case against it, stop it.
+
+    A case with a background body is measured while another client posts that body in a loop
+    (one request at a time): the small-request latency under a heavy batch load.
+    """
     server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         _wait(f"http://127.0.0.1:{port}{ready}", server)
         url = f"http://127.0.0.1:{port}{path}"
-        return [
-            (name, wrk(url, body, headers, seconds, tmp, connections=c))
-            for name, body, headers, c in cases
-        ]
+        out = []
+        for name, body, headers, c, background in cases:
+            with _posting(url, background, headers, seconds + 30):
+                out.append((name, wrk(url, body, headers, seconds, tmp, connections=c)))
+        return out
     finally:
         server.terminate()
         server.wait(30)
+
+
+@contextlib.contextmanager
+def _posting(url: str, body: Path | None, headers: dict[str, str], limit: float):
+    """Post ``body`` to ``url`` back to back in a thread until the block ends (or ``limit`` s)."""
+    if body is None:
+        yield
+        return
+    stop = threading.Event()
+    data = body.read_bytes()
+
+    def loop() -> None:
+        end = time.time() + limit
+        with httpx.Client(timeout=limit) as client:
+            while not stop.is_set() and time.time() < end:
+                client.post(
+                    url, content=data, headers={**headers, "content-type": "application/json"}
+                )
+
+    worker = threading.Thread(target=loop, daemon=True)
+    worker.start()
+    time.sleep(1.0)  # the first heavy batch is in flight before measuring
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join(limit)
+
+
+def baseline_server(rev: str, data: Path, tmp: Path, env: dict[str, str]) -> tuple[list[str], dict]:
+    """claimrisk as it was at ``rev`` (a git worktree), with a bundle trained by that code on
+    the same data: the server to compare with, side by side in the same run."""
+    tree = tmp / "baseline"
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(tree), rev], check=True, capture_output=True
+    )
+    cli = [sys.executable, "-c", "from serving.cli import app; app()"]
+    base_env = {**env, "PYTHONPATH": str(tree)}
+    folder = tmp / "baseline-model"
+    run_once(
+        [
+            *cli,
+            "train",
+            "--data",
+            str(data),
+            "--out",
+            str(folder),
+            "--tracking-uri",
+            f"sqlite:///{tmp}/baseline-mlflow.db",
+        ],
+        env=base_env,
+    )
+    return [*cli, "serve", "--model", str(folder)], base_env
 
 
 def profile(model_folder: Path, nested: list[dict]) -> list[dict]:
@@ -208,12 +275,203 @@ def profile(model_folder: Path, nested: list[dict]) -> list[dict]:
     return rows
 
 
+def _bodies(data: Path, tmp: Path) -> dict[str, Path]:
+    nested, flat = claim_bodies(data, 10_000)
+    one_flat = [r for r in flat if r["claim_id"] == nested[0]["claim_id"]]
+    thousand = nested[-1000:]
+    first_1000 = {r["claim_id"] for r in thousand}
+    bodies = {
+        "1 claim, explain=none": {"claims": nested[:1], "explain": "none"},
+        "1 claim, explain=all": {"claims": nested[:1], "explain": "all"},
+        "1,000 claims, explain=none": {"claims": thousand, "explain": "none"},
+        "1,000 claims, explain=flagged": {"claims": thousand, "explain": "flagged"},
+        "10,000 claims, explain=all": {"claims": nested, "explain": "all"},
+        "mlflow 1 claim": {"dataframe_records": one_flat},
+        "mlflow 1,000 claims": {
+            "dataframe_records": [r for r in flat if r["claim_id"] in first_1000]
+        },
+    }
+    files = {}
+    for i, (name, body) in enumerate(bodies.items()):
+        files[name] = tmp / f"body{i}.json"
+        files[name].write_text(json.dumps(body))
+    return files
+
+
+def _cases(files: dict[str, Path], prefix: str, full: bool) -> list[Case]:
+    """claimrisk's cases; ``full`` adds the large-batch ones (the baseline gets the small ones)."""
+    auth = {"X-API-Key": KEY}
+    one = files["1 claim, explain=none"]
+    cases: list[Case] = [
+        (f"{prefix} 1 claim, explain=none", one, auth, CONCURRENCY, None),
+        (f"{prefix} 1 claim, explain=all", files["1 claim, explain=all"], auth, CONCURRENCY, None),
+        (f"{prefix} 1 claim, c=1", one, auth, 1, None),
+        (
+            f"{prefix} 1 claim, c=1, beside 10,000-claim explain=all batches",
+            one,
+            auth,
+            1,
+            files["10,000 claims, explain=all"],
+        ),
+    ]
+    if full:
+        thousand = files["1,000 claims, explain=none"]
+        cases += [
+            (f"{prefix} 1,000 claims, explain=none", thousand, auth, CONCURRENCY, None),
+            (
+                f"{prefix} 1,000 claims, explain=flagged",
+                files["1,000 claims, explain=flagged"],
+                auth,
+                CONCURRENCY,
+                None,
+            ),
+            (f"{prefix} 1,000 claims, none, c=1", thousand, auth, 1, None),
+        ]
+    return cases
+
+
+def _train(claimrisk: str, args: argparse.Namespace, tmp: Path) -> tuple[Path, Path]:
+    data = tmp / "world"
+    run_once(
+        [claimrisk, "generate", "--claims", str(args.claims), "--seed", "99", "--out", str(data)]
+    )
+    folder = args.model
+    if folder is None:
+        folder = tmp / "model"
+        run_once(
+            [
+                claimrisk,
+                "train",
+                "--data",
+                str(data),
+                "--out",
+                str(folder),
+                "--tracking-uri",
+                f"sqlite:///{tmp}/mlflow.db",
+            ]
+        )
+    return data, folder
+
+
+def _servers(args, claimrisk, bindir, env, data, folder, files, tmp) -> list[tuple]:
+    """(argv, port flag, env, ready path, scoring path, cases) of every server in a round."""
+    meta = json.loads((folder / "metadata.json").read_text())
+    ours_env = {**env, "CLAIMRISK_API_KEYS": KEY}
+    servers = [
+        (
+            [claimrisk, "serve", "--model", str(folder)],
+            ours_env,
+            "/readyz",
+            "/v1/claims/score",
+            _cases(files, "claimrisk", True),
+        )
+    ]
+    if args.baseline:
+        argv, base_env = baseline_server(args.baseline, data, tmp, ours_env)
+        servers.append(
+            (
+                argv,
+                base_env,
+                "/readyz",
+                "/v1/claims/score",
+                _cases(files, f"baseline {args.baseline[:7]}", False),
+            )
+        )
+    if not args.no_mlflow:
+        mlflow = [
+            str(bindir / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            meta["model_uri"],
+            "--env-manager",
+            "local",
+            "-w",
+            "1",
+        ]
+        theirs = [(n, files[n], {}, CONCURRENCY, None) for n in files if n.startswith("mlflow")]
+        servers.append(
+            (
+                mlflow,
+                {**env, "MLFLOW_TRACKING_URI": meta["tracking_uri"]},
+                "/ping",
+                "/invocations",
+                theirs,
+            )
+        )
+    return servers
+
+
+def _rounds(servers: list[tuple], args: argparse.Namespace, tmp: Path) -> list[dict]:
+    samples: dict[str, list[dict]] = {}
+    for _ in range(args.rounds):  # interleaved rounds: noise hits every server alike
+        for argv, port_flag, server_env, ready, path, cases in servers:
+            port = _port()
+            for name, result in load_test(
+                [*argv, port_flag, str(port)],
+                server_env,
+                port,
+                ready,
+                path,
+                cases,
+                args.seconds,
+                tmp,
+            ):
+                samples.setdefault(name, []).append(result)
+    return [
+        {
+            "case": name,
+            **{k: statistics.median(r[k] for r in runs) for k in runs[0]},
+            "rounds": len(runs),
+        }
+        for name, runs in samples.items()
+    ]
+
+
+def _ratios(rows: list[dict], baseline: str | None) -> dict[str, float]:
+    by = {r["case"]: r for r in rows}
+
+    def rps(case: str) -> float:
+        return by[case]["requests_per_s"]
+
+    out = {}
+    if "mlflow 1 claim" in by:
+        out["1 claim, no explanations vs mlflow (throughput)"] = rps(
+            "claimrisk 1 claim, explain=none"
+        ) / rps("mlflow 1 claim")
+        out["1 claim, explanations vs mlflow (throughput)"] = rps(
+            "claimrisk 1 claim, explain=all"
+        ) / rps("mlflow 1 claim")
+        out["1,000 claims, no explanations vs mlflow (throughput)"] = rps(
+            "claimrisk 1,000 claims, explain=none"
+        ) / rps("mlflow 1,000 claims")
+    quiet = by["claimrisk 1 claim, c=1"]["p99_ms"]
+    loaded = by["claimrisk 1 claim, c=1, beside 10,000-claim explain=all batches"]["p99_ms"]
+    out["1-claim p99 beside 10,000-claim explained batches / alone"] = loaded / quiet
+    if baseline:
+        base = f"baseline {baseline[:7]}"
+        for case in ("1 claim, explain=none", "1 claim, explain=all", "1 claim, c=1"):
+            out[f"{case}: throughput vs baseline"] = rps(f"claimrisk {case}") / rps(
+                f"{base} {case}"
+            )
+        out["1 claim, explain=none: p99 vs baseline"] = (
+            by["claimrisk 1 claim, explain=none"]["p99_ms"]
+            / by[f"{base} 1 claim, explain=none"]["p99_ms"]
+        )
+        out["1-claim p99 beside batches: vs baseline"] = (
+            loaded / by[f"{base} 1 claim, c=1, beside 10,000-claim explain=all batches"]["p99_ms"]
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=300_000)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--model", type=Path, default=None, help="existing bundle folder")
+    parser.add_argument("--baseline", help="a git revision to serve side by side (its own bundle)")
+    parser.add_argument("--no-mlflow", action="store_true", help="skip mlflow models serve")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -222,128 +480,17 @@ def main() -> None:
     env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        uri = f"sqlite:///{tmp}/mlflow.db"
-        data = tmp / "world"
-        run_once(
-            [
-                claimrisk,
-                "generate",
-                "--claims",
-                str(args.claims),
-                "--seed",
-                "99",
-                "--out",
-                str(data),
-            ]
-        )
-        folder = args.model
-        if folder is None:
-            folder = tmp / "model"
-            run_once(
-                [
-                    claimrisk,
-                    "train",
-                    "--data",
-                    str(data),
-                    "--out",
-                    str(folder),
-                    "--tracking-uri",
-                    uri,
-                ]
-            )
-        meta = json.loads((folder / "metadata.json").read_text())
-        model_uri, uri = meta["model_uri"], meta["tracking_uri"]
-        nested, flat = claim_bodies(data, 1000)
-        one_flat = [r for r in flat if r["claim_id"] == nested[0]["claim_id"]]
-        bodies = {
-            "claimrisk 1 claim, explain=none": {"claims": nested[:1], "explain": "none"},
-            "claimrisk 1 claim, explain=all": {"claims": nested[:1], "explain": "all"},
-            "claimrisk 1,000 claims, explain=none": {"claims": nested, "explain": "none"},
-            "claimrisk 1,000 claims, explain=flagged": {"claims": nested, "explain": "flagged"},
-            "mlflow 1 claim": {"dataframe_records": one_flat},
-            "mlflow 1,000 claims": {"dataframe_records": flat},
-        }
-        files = {}
-        for i, (name, body) in enumerate(bodies.items()):
-            files[name] = tmp / f"body{i}.json"
-            files[name].write_text(json.dumps(body))
-
-        auth = {"X-API-Key": KEY}
-        ours = [(n, files[n], auth, CONCURRENCY) for n in bodies if n.startswith("claimrisk")]
-        # a 1,000-claim request end to end, alone (not queued behind 7 others)
-        ours.append(
-            (
-                "claimrisk 1,000 claims, none, c=1",
-                files["claimrisk 1,000 claims, explain=none"],
-                auth,
-                1,
-            )
-        )
-        theirs = [(n, files[n], {}, CONCURRENCY) for n in bodies if n.startswith("mlflow")]
-        samples: dict[str, list[dict]] = {}
-        for _ in range(args.rounds):  # interleaved rounds: noise hits both servers alike
-            port = _port()
-            argv = [claimrisk, "serve", "--model", str(folder), "--port", str(port)]
-            server_env = {**env, "CLAIMRISK_API_KEYS": KEY}
-            for name, result in load_test(
-                argv, server_env, port, "/readyz", "/v1/claims/score", ours, args.seconds, tmp
-            ):
-                samples.setdefault(name, []).append(result)
-            port = _port()
-            argv = [
-                str(bindir / "mlflow"),
-                "models",
-                "serve",
-                "-m",
-                model_uri,
-                "--env-manager",
-                "local",
-                "-p",
-                str(port),
-                "-w",
-                "1",
-            ]
-            server_env = {**env, "MLFLOW_TRACKING_URI": uri}
-            for name, result in load_test(
-                argv, server_env, port, "/ping", "/invocations", theirs, args.seconds, tmp
-            ):
-                samples.setdefault(name, []).append(result)
-        rows = [
-            {
-                "case": name,
-                **{k: statistics.median(r[k] for r in runs) for k in runs[0]},
-                "rounds": len(runs),
-            }
-            for name, runs in samples.items()
-        ]
-        stages = profile(folder, nested)
-
-    by = {r["case"]: r for r in rows}
-    ratios = {
-        "1 claim, no explanations vs mlflow": by["claimrisk 1 claim, explain=none"][
-            "requests_per_s"
-        ]
-        / by["mlflow 1 claim"]["requests_per_s"],
-        "1 claim, explanations vs mlflow": by["claimrisk 1 claim, explain=all"]["requests_per_s"]
-        / by["mlflow 1 claim"]["requests_per_s"],
-        "1,000 claims, no explanations vs mlflow": by["claimrisk 1,000 claims, explain=none"][
-            "requests_per_s"
-        ]
-        / by["mlflow 1,000 claims"]["requests_per_s"],
-    }
-    print(f"median of {args.rounds} interleaved rounds, wrk -c{CONCURRENCY}, {args.seconds} s each")
-    print(f"{'case':<42} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8}")
-    for r in rows:
-        print(
-            f"{r['case']:<42} {r['requests_per_s']:>9.1f} {r['p50_ms']:>9.2f} "
-            f"{r['p99_ms']:>9.2f} {r['errors']:>8}"
-        )
-    print()
-    for k, v in ratios.items():
-        print(f"throughput ratio, {k}: {v:.1f}x")
-    print("\nwhere the time goes (in process, median ms per request):")
-    for s in stages:
-        print(f"  {s['claims']:>5} claims  {s['stage']:<34} {s['median_ms']:>8.2f}")
+        try:
+            data, folder = _train(claimrisk, args, tmp)
+            files = _bodies(data, tmp)
+            servers = _servers(args, claimrisk, bindir, env, data, folder, files, tmp)
+            rows = _rounds(servers, args, tmp)
+            nested = json.loads(files["1,000 claims, explain=none"].read_text())["claims"]
+            stages = profile(folder, nested)
+        finally:
+            subprocess.run(["git", "worktree", "prune"], check=False, capture_output=True)
+    ratios = _ratios(rows, args.baseline)
+    _print(rows, ratios, stages, args)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "serve.json"
     out.write_text(
@@ -352,6 +499,8 @@ def main() -> None:
                 "benchmark": "serve",
                 "concurrency": CONCURRENCY,
                 "seconds": args.seconds,
+                "rounds": args.rounds,
+                "baseline": args.baseline,
                 "cpus": os.cpu_count(),
                 "results": rows,
                 "ratios": ratios,
@@ -361,6 +510,22 @@ def main() -> None:
         )
     )
     print(f"wrote {out}")
+
+
+def _print(rows: list[dict], ratios: dict, stages: list[dict], args: argparse.Namespace) -> None:
+    print(f"median of {args.rounds} interleaved rounds, wrk, {args.seconds} s each")
+    print(f"{'case':<68} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>7}")
+    for r in rows:
+        print(
+            f"{r['case']:<68} {r['requests_per_s']:>8.1f} {r['p50_ms']:>8.2f} "
+            f"{r['p99_ms']:>8.2f} {r['errors']:>7}"
+        )
+    print()
+    for k, v in ratios.items():
+        print(f"ratio, {k}: {v:.2f}")
+    print("\nwhere the time goes (in process, median ms per request):")
+    for st in stages:
+        print(f"  {st['claims']:>5} claims  {st['stage']:<34} {st['median_ms']:>8.2f}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ def main() -> None:
             sys.executable,
             "-c",
             "import sys; from pathlib import Path; from features.x12.segments import "
-            "read_segments\nfor f in sys.argv[1:]: read_segments(Path(f))",
+            "read_file\nfor f in sys.argv[1:]: read_file(Path(f))",
             *files,
         ]
         segments = measure("segment reading alone", reader, args.runs)
