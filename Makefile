@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_CLAIMS ?= 200000
 PORT ?= 8000
 
-.PHONY: install demo test lint format bench docs clean
+.PHONY: install demo port-free test lint format bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,17 +16,30 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install claimrisk with its dev tools
 
-demo: install  ## synthesize claims, validate, train, register, promote, then serve
-	$(BIN)/claimrisk generate --claims $(DEMO_CLAIMS) --seed 7 --out data/demo
-	$(BIN)/claimrisk validate data/demo
-	$(BIN)/claimrisk train --data data/demo --out models/demo
-	$(BIN)/claimrisk promote --model models/demo --data data/demo
+DEMO_DATA  := data/demo/claims.parquet
+DEMO_MODEL := models/demo/model.joblib
+#: The model is retrained only when the data or the code it is built from changed.
+MODEL_CODE := $(shell git ls-files features training 2>/dev/null)
+
+demo: install port-free $(DEMO_MODEL)  ## synthesize, validate, train, register, promote, serve (PORT=8000)
 	@echo ""
 	@echo "Serving models:/claimrisk@champion on http://127.0.0.1:$(PORT) (docs: /docs; no API key: demo only)."
 	@echo "Score a claim from another terminal:"
 	@echo "  $(BIN)/claimrisk example score | curl -s -X POST http://127.0.0.1:$(PORT)/v1/claims/score -H 'content-type: application/json' -d @-"
 	@echo ""
 	$(BIN)/claimrisk serve --model models:/claimrisk@champion --port $(PORT) --no-auth
+
+port-free:  ## fail at once, before minutes of training, when PORT is taken
+	@$(BIN)/python -c "import socket; socket.socket().bind(('127.0.0.1', $(PORT)))" 2>/dev/null \
+		|| { echo "port $(PORT) is busy: stop what listens there, or run: PORT=8001 make demo"; exit 1; }
+
+$(DEMO_DATA): $(STAMP) $(wildcard features/generate/*.py)
+	$(BIN)/claimrisk generate --claims $(DEMO_CLAIMS) --seed 7 --out data/demo
+	$(BIN)/claimrisk validate data/demo
+
+$(DEMO_MODEL): $(DEMO_DATA) $(MODEL_CODE)
+	$(BIN)/claimrisk train --data data/demo --out models/demo
+	$(BIN)/claimrisk promote --model models/demo --data data/demo
 
 test: install  ## lint, then every test (real fits, real files, real notebooks)
 	$(BIN)/ruff check .

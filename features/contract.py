@@ -35,6 +35,31 @@ POINTERS = r"([1-9]|1[0-2])(:([1-9]|1[0-2])){0,3}"
 CARC = r"\d{1,3}|[A-Z]\d{1,2}"
 RARC = r"(M|MA|N)\d{1,4}"
 IDENT = r"[0-9A-Za-z][0-9A-Za-z\-_.]{0,49}"
+#: Each format in words, for messages and docs (a regular expression is not an instruction).
+FORMAT_WORDS = {
+    NPI: "a 10-digit NPI starting with 1 or 2",
+    TAXONOMY: "a 10-character NUCC taxonomy code ending in X",
+    ICD10_LIST: "1 to 12 ICD-10-CM codes without dots, joined by |",
+    PROCEDURE: "a 5-character CPT or HCPCS Level II code",
+    MODIFIER: "a 2-character modifier",
+    POS: "a 2-digit place-of-service code",
+    REVENUE: "a 4-digit revenue code",
+    POINTERS: "1 to 4 diagnosis positions (1-12) joined by :",
+    CARC: "a claim adjustment reason code (1-3 digits, or a letter and 1-2 digits)",
+    RARC: "a remark code (M, MA or N and digits)",
+    IDENT: "up to 50 letters, digits, '-', '_' or '.', starting with a letter or digit",
+}
+
+
+def format_hint(pattern: str | None, value: object) -> str:
+    """A fix for a value that breaks ``pattern``, where one is plain ('' otherwise)."""
+    if pattern == ICD10_LIST and isinstance(value, str) and "." in value:
+        return f"; remove the dots: {value.replace('.', '')}"
+    if isinstance(value, str) and value != value.upper() and pattern in (PROCEDURE, MODIFIER):
+        return f"; use capitals: {value.upper()}"
+    return ""
+
+
 #: Upper bounds that keep amounts finite and plausible: no professional or institutional claim
 #: bills $100M, and a line of more than 10,000 units is a typing slip (X12 allows 15 digits).
 MAX_DOLLARS = 99_999_999.99
@@ -86,7 +111,7 @@ class Field:
         parts = []
         if self.pattern:
             example = f" (e.g. {self.example})" if self.example else ""
-            parts.append(f"the format {self.pattern}{example}")
+            parts.append(FORMAT_WORDS.get(self.pattern, f"the format {self.pattern}") + example)
         if self.kind == "date":
             parts.append("an ISO date YYYY-MM-DD")
         elif self.kind in ("int", "float"):

@@ -69,3 +69,37 @@ def appeal_deadline(denial_date: pd.Series, window_days: pd.Series | np.ndarray)
     """
     window = pd.to_timedelta(np.asarray(window_days, dtype=float), unit="D")
     return denial_date + pd.Series(window, index=denial_date.index)
+
+
+def open_denials(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The denials still to be worked: first-pass denials with no later payment and no decided
+    appeal. One row per claim: ``claim_id``, ``carc_codes`` (the denying remit's adjustments as
+    ``GROUP-CARC``, in file order, then its remarks), ``denied_amount`` (the billed charge, as
+    the labels count it) and ``denial_date`` (the remit date)."""
+    outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
+    denied = outcome[outcome["denied"] == True]  # noqa: E712
+    remits = tables["remits"]
+    later = remits.merge(denied[["claim_id", "remit_date"]], on="claim_id", suffixes=("", "_d"))
+    paid_later = later[
+        (later["remit_date"] >= later["remit_date_d"])
+        & (later["paid_amount"] > 0)
+        & (later["claim_status_code"] != "22")
+    ]["claim_id"]
+    appeals = tables["appeals"]
+    decided = appeals[appeals["outcome"].isin(["overturned", "upheld"])]["claim_id"]
+    still = denied[~denied["claim_id"].isin(paid_later) & ~denied["claim_id"].isin(decided)]
+    adj = tables["remit_adjustments"]
+    adj = adj[adj["remit_id"].isin(still["remit_id"])]
+    codes = (adj["group_code"] + "-" + adj["carc"]).groupby(adj["remit_id"], sort=False).agg(list)
+    remarks = tables["remit_remarks"]
+    remarks = remarks[remarks["remit_id"].isin(still["remit_id"])]
+    rarcs = remarks["rarc"].groupby(remarks["remit_id"], sort=False).agg(list)
+    charge = tables["claims"].set_index("claim_id")["total_charge"]
+    return pd.DataFrame(
+        {
+            "claim_id": still["claim_id"].to_numpy(),
+            "carc_codes": [codes.get(r, []) + rarcs.get(r, []) for r in still["remit_id"].tolist()],
+            "denied_amount": still["claim_id"].map(charge).to_numpy(dtype=float),
+            "denial_date": still["remit_date"].to_numpy(),
+        }
+    )

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.codes import npi_check_digit_ok, npi_ok
-from features.contract import DATE_DTYPE, TABLES, Field, Table
+from features.contract import DATE_DTYPE, TABLES, Field, Table, format_hint
 
 Severity = Literal["error", "warning"]
 MAX_EXAMPLES = 5
@@ -319,9 +319,10 @@ def check_table(
             )
         if f.pattern is not None:
             ok = values.str.fullmatch(f.pattern).fillna(False).astype(bool)
-            checker.flag(
-                present & ~ok, f.name, "format", f"expected {f.expectation()}.", values=values
-            )
+            bad = present & ~ok
+            shown = values.copy()
+            shown[bad] = [f"{v}{format_hint(f.pattern, v)}" for v in values[bad].tolist()]
+            checker.flag(bad, f.name, "format", f"expected {f.expectation()}.", values=shown)
         if f.allowed is not None:
             checker.flag(
                 present & ~values.isin(f.allowed),
@@ -457,7 +458,10 @@ def check_claim(header: dict, lines: list[dict]) -> list[tuple[str, str, str, st
     rule("eligibility_order", checked is not None and checked > sent)
     rule("npi", not npi_ok(header["billing_npi"]))
     total = sum(line["line_charge"] for line in lines)
-    rule("charge_balance", abs(total - header["total_charge"]) > 0.005)
+    if abs(total - header["total_charge"]) > 0.005:
+        column, name, message = CLAIM_RULES["charge_balance"]
+        amounts = f" (total_charge {header['total_charge']:,.2f}, lines sum to {total:,.2f})"
+        broken.append(("claims", column, name, message + amounts))
     n_dx = header["diagnosis_codes"].count("|") + 1
     pointers = [
         int(p) for line in lines for p in (line.get("diagnosis_pointers") or "").split(":") if p
@@ -568,14 +572,13 @@ def check_relations(
         totals = claims["claim_id"].map(line_total).astype("float64")
         diff = (totals - claims["total_charge"]).abs()
         column, rule, message = CLAIM_RULES["charge_balance"]
-        flag(
-            "claims",
-            (diff > 0.005).fillna(False),
-            column,
-            rule,
-            message,
-            values=claims["total_charge"],
-        )
+        off = (diff > 0.005).fillna(False)
+        both = pd.Series("", index=claims.index, dtype=object)  # both amounts, where they differ
+        both[off] = [
+            f"{t:,.2f}, lines sum to {s:,.2f}"
+            for t, s in zip(claims["total_charge"][off], totals[off], strict=True)
+        ]
+        flag("claims", off, column, rule, message, values=both)
         n_dx = first_claims["diagnosis_codes"].str.count(r"\|") + 1
         parts = lines["diagnosis_pointers"].str.split(":", expand=True)
         pointer_max = parts.apply(pd.to_numeric, errors="coerce").max(axis=1)

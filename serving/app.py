@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi_offline import FastAPIOffline
 
 from serving import errors, pool
 from serving.metrics import Guard, Metrics
@@ -25,9 +26,23 @@ from serving.state import Loaded, ModelSlot, load
 log = logging.getLogger("claimrisk.serving")
 
 
+def configure_logging() -> None:
+    """Send ``claimrisk.*`` records (model loads, the reload audit, internal errors by type) to
+    stderr at INFO, unless the host already configured the logger: uvicorn configures only its
+    own, and an audit line that nobody receives is no audit."""
+    logger = logging.getLogger("claimrisk")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -> FastAPI:
     """The service. ``loaded`` lets tests inject a model; otherwise ``settings.model`` loads."""
     settings = settings or Settings()
+    configure_logging()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +55,9 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
         yield
         pool.close_pool(app)
 
-    app = FastAPI(
+    # /docs and /redoc with their scripts and styles served from the fastapi-offline package:
+    # hospital networks are often closed, and a CDN-loaded page is blank there.
+    app = FastAPIOffline(
         title="claimrisk",
         version="0.1.0",
         description="Denial risk before submission, explanations a biller can act on, and the "

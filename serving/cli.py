@@ -26,6 +26,26 @@ features_cli.register(app)
 training_cli.register(app)
 
 
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import version
+
+        typer.echo(f"claimrisk {version('claimrisk')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Predict, explain and recover US healthcare claim denials."""
+
+
 #: Connection hygiene: idle keep-alive connections close after this many seconds, headers are
 #: bounded in size, and connections beyond the limit get 503 rather than piling up.
 KEEP_ALIVE_SECONDS = 5
@@ -110,6 +130,13 @@ SkipInvalid = Annotated[
 ]
 
 
+def _one_source(file: Path | None, data: Path | None, flag: str) -> Path:
+    if (file is None) == (data is None):
+        typer.echo(f"error: give either {flag} FILE or --data DIR (one of them)", err=True)
+        raise typer.Exit(2)
+    return file or data  # type: ignore[return-value]
+
+
 def _report(out: Path, outcome, noun: str, skip_invalid: bool) -> None:
     typer.echo(f"wrote {out}: {outcome.written:,} {noun}")
     if outcome.rejected:
@@ -125,8 +152,14 @@ def _report(out: Path, outcome, noun: str, skip_invalid: bool) -> None:
 @app.command("score")
 def score_command(
     model: Annotated[str, typer.Option(help="Bundle folder or models:/ URI.")],
-    input: Annotated[Path, typer.Option(help="Claims, one row per line (.parquet, .csv, .jsonl).")],
     out: Annotated[Path, typer.Option(help="Scores, one row per claim (.parquet, .csv, .jsonl).")],
+    input: Annotated[
+        Path | None, typer.Option(help="Claims, one row per line (.parquet, .csv, .jsonl).")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Or a dataset folder (as generate, ingest and import write it)."),
+    ] = None,
     explain: Explain = "none",
     skip_invalid: SkipInvalid = False,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
@@ -136,8 +169,9 @@ def score_command(
     from serving.offline import score_file
     from training.bundle import BundleError
 
+    source = _one_source(input, data, "--input")
     try:
-        outcome = score_file(model, input, out, explain, tracking_uri)
+        outcome = score_file(model, source, out, explain, tracking_uri)
     except (BundleError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -147,15 +181,19 @@ def score_command(
 @app.command("rank")
 def rank_command(
     model: Annotated[str, typer.Option(help="Bundle folder or models:/ URI.")],
+    as_of: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Day the queue is worked.")],
+    out: Annotated[Path, typer.Option(help="Ranked denials, best first (.parquet, .csv, .jsonl).")],
     denials: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             help="Open denials, one row per claim line plus carc_codes ('|'-joined), "
             "denied_amount, denial_date (.parquet, .csv, .jsonl)."
         ),
-    ],
-    as_of: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Day the queue is worked.")],
-    out: Annotated[Path, typer.Option(help="Ranked denials, best first (.parquet, .csv, .jsonl).")],
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Or a dataset folder: its open denials are built from the remits."),
+    ] = None,
     capacity: Annotated[int | None, typer.Option(help="Items the team can work.")] = None,
     skip_invalid: SkipInvalid = False,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
@@ -164,8 +202,9 @@ def rank_command(
     from serving.offline import rank_file
     from training.bundle import BundleError
 
+    source = _one_source(denials, data, "--denials")
     try:
-        outcome = rank_file(model, denials, as_of.date(), out, capacity, tracking_uri)
+        outcome = rank_file(model, source, as_of.date(), out, capacity, tracking_uri)
     except (BundleError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -18,10 +18,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from features.contract import CLAIM_LINES, CLAIMS
+from features.contract import CLAIM_LINES, CLAIMS, format_hint
 
 log = logging.getLogger("claimrisk.serving")
 EXPECTATIONS = {f.name: f.expectation() for t in (CLAIMS, CLAIM_LINES) for f in t.fields}
+PATTERNS = {f.name: f.pattern for t in (CLAIMS, CLAIM_LINES) for f in t.fields}
 MAX_ERRORS = 50
 #: pydantic's error types → the contract's rule names, so an HTTP rejection and an offline one
 #: name the same rule (``features/validate.py``).
@@ -107,11 +108,16 @@ def validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
         field = next((p for p in reversed(loc) if isinstance(p, str)), "")
         ctx = e.get("ctx") or {}
         rule = ctx.get("rule") or RULES.get(e.get("type", ""), "type")
+        problem = str(ctx.get("message") or e.get("msg", "invalid"))
+        if rule == "format" and field in EXPECTATIONS:  # words, not the regular expression
+            problem = (
+                f"expected {EXPECTATIONS[field]}{format_hint(PATTERNS[field], e.get('input'))}"
+            )
         item = {
             "claim": _claim_of(body, loc),
             "field": ctx.get("column") or field_path(loc),
             "rule": rule,
-            "problem": str(ctx.get("message") or e.get("msg", "invalid")),
+            "problem": problem,
         }
         if field in EXPECTATIONS:
             item["expected"] = EXPECTATIONS[field]

@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 
 from features.codes import ADJUSTMENT_CODE
+from features.io import load_dataset, read_folder
+from features.labels import open_denials
 from features.validate import REJECT_COLUMNS, validate_claims
 from serving.state import load
 from training.scoring import Denials, Scored, flat_scores, rank_valid, score_claims
-from training.tracking import json_shaped, unflatten
+from training.tracking import flatten, json_shaped, unflatten
 
 DENIAL_COLUMNS = ("carc_codes", "denied_amount", "denial_date")
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl"}
@@ -74,17 +76,32 @@ def _write_rejects(rejects: pd.DataFrame, out: Path) -> Path | None:
     return path
 
 
+def _claims_of(source: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Claims and lines from a flat file, or from a dataset folder's ``claims`` and
+    ``claim_lines`` tables as ``generate``, ``ingest`` and ``import`` write them."""
+    if not source.is_dir():
+        frame = _read(source)
+        claims, lines = unflatten(frame)
+        return claims, lines, [c for c in frame["claim_id"].tolist() if isinstance(c, str) and c]
+    raw, _, unreadable = read_folder(source)
+    missing = [t for t in ("claims", "claim_lines") if t not in raw]
+    if missing or unreadable:
+        problem = f"lacks {missing}" if missing else f"cannot read {sorted(unreadable)}"
+        raise ValueError(f"{source} {problem}: expected claims and claim_lines tables")
+    claims = raw["claims"]
+    return claims, raw["claim_lines"], claims["claim_id"].dropna().astype(str).tolist()
+
+
 def score_file(
     model: str, input: Path, out: Path, explain: str = "none", tracking_uri: str | None = None
 ) -> Outcome:
-    """Score a flat file; rejected claims go to ``<out>.rejects.csv`` (and are listed in out)."""
+    """Score a flat file or a dataset folder; rejected claims go to ``<out>.rejects.csv`` (and
+    are listed in ``out`` as rejected)."""
     if out.suffix not in FORMATS:
         write(pd.DataFrame(), out)  # raises the message naming the formats
     loaded = load(model, tracking_uri)
-    frame = _read(input)
-    claims, lines = unflatten(frame)
+    claims, lines, order = _claims_of(input)
     scored: Scored = score_claims(loaded.model, claims, lines, explain)  # type: ignore[arg-type]
-    order = [c for c in frame["claim_id"].tolist() if isinstance(c, str) and c]
     result = flat_scores(scored, order)
     result["model_version"] = loaded.version
     write(result, out)
@@ -142,6 +159,20 @@ def _denial_problems(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(REJECT_COLUMNS))
 
 
+def _denials_of(source: Path) -> pd.DataFrame:
+    """Open denials in the flat shape: a file as given, or built from a dataset folder's remits
+    (``features.labels.open_denials``: denied on first pass, not paid since, no decided appeal)."""
+    if not source.is_dir():
+        return _read(source)
+    tables, _ = load_dataset(source)
+    denials = open_denials(tables)
+    ids = set(denials["claim_id"])
+    claims = tables["claims"][tables["claims"]["claim_id"].isin(ids)]
+    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(ids)]
+    facts = denials.assign(carc_codes=denials["carc_codes"].map("|".join))
+    return json_shaped(flatten(claims, lines).merge(facts, on="claim_id", how="left"))
+
+
 def rank_file(
     model: str,
     denials: Path,
@@ -151,7 +182,7 @@ def rank_file(
     tracking_uri: str | None = None,
 ) -> Outcome:
     loaded = load(model, tracking_uri)
-    frame = _read(denials)
+    frame = _denials_of(denials)
     missing = [c for c in DENIAL_COLUMNS if c not in frame]
     if missing:
         raise ValueError(f"{denials} lacks {missing}: add them to every row of each denial")

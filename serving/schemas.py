@@ -173,7 +173,10 @@ class RankRequest(BaseModel):
     denials: list[OpenDenial] = Field(..., min_length=1)
     as_of: dt.date = Field(..., description="The day the queue is worked (YYYY-MM-DD).")
     capacity: int | None = Field(
-        None, ge=1, description="How many items the team can work; the rest are marked 'later'."
+        None,
+        ge=1,
+        description="How many items the team can work: the first that many items whose next "
+        "step is work are within capacity (write-offs take none).",
     )
 
 
@@ -188,7 +191,10 @@ class RankedDenial(BaseModel):
     days_to_deadline: int | None
     expired: bool
     next_step: Literal["corrected_claim", "appeal_with_documentation", "write_off"]
-    within_capacity: bool
+    within_capacity: bool = Field(
+        description="Among the first `capacity` items worth working; write-off items never are."
+    )
+    reason: str = Field(description="Why this next step, with the numbers behind it.")
     unknown_codes: list[str] = Field(default_factory=list)
 
 

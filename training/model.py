@@ -24,7 +24,13 @@ from features.contract import DENIAL_CATEGORIES
 from features.pipeline import FeaturePipeline
 from training.calibration import Calibrator
 from training.data import recovery_matrix
-from training.worklist import effort_hours, next_steps, priority_order
+from training.worklist import (
+    effort_hours,
+    next_steps,
+    priority_order,
+    reasons,
+    within_capacity,
+)
 
 BUNDLE_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
@@ -87,6 +93,7 @@ class ClaimriskModel:
         categories: np.ndarray,
         denied_amount: np.ndarray,
         days_left: np.ndarray,
+        capacity: int | None = None,
     ) -> pd.DataFrame:
         """The worklist: each open denial's odds, dollars, effort and next step, in working order.
 
@@ -101,6 +108,7 @@ class ClaimriskModel:
         order = priority_order(expected, hours, np.nan_to_num(days_left, nan=365.0))
         priority = np.empty(len(order), dtype=np.int64)
         priority[order] = np.arange(1, len(order) + 1)
+        steps = next_steps(categories, expected, expired)
         return pd.DataFrame(
             {
                 "recovery_probability": p,
@@ -109,8 +117,10 @@ class ClaimriskModel:
                 "effort_hours": hours,
                 "days_to_deadline": days_left,
                 "expired": expired,
-                "next_step": next_steps(categories, expected, expired),
+                "next_step": steps,
                 "priority": priority,
+                "within_capacity": within_capacity(order, steps, capacity),
+                "reason": reasons(steps, expected, hours, days_left),
             }
         )
 

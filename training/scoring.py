@@ -182,7 +182,9 @@ def rank_valid(
     given = pd.Series(pd.to_datetime(list(denials.appeal_deadline)))
     deadline = given.where(given.notna(), deadline)
     days_left = (deadline - pd.Timestamp(as_of)).dt.days.to_numpy(dtype=float)
-    ranked = model.rank_denials(encoded.matrix, categories, denials.denied_amount, days_left)
+    ranked = model.rank_denials(
+        encoded.matrix, categories, denials.denied_amount, days_left, capacity
+    )
     ids = _claim_ids(claims)
     out = []
     for i in np.argsort(ranked["priority"].to_numpy(), kind="stable"):
@@ -200,7 +202,8 @@ def rank_valid(
                 "days_to_deadline": None if np.isnan(days_left[i]) else int(days_left[i]),
                 "expired": bool(r["expired"]),
                 "next_step": r["next_step"],
-                "within_capacity": capacity is None or priority <= capacity,
+                "within_capacity": bool(r["within_capacity"]),
+                "reason": r["reason"],
                 "unknown_codes": encoded.unseen[i],
             }
         )

@@ -11,6 +11,12 @@ Priority, in words:
 2. Among the rest, expected recovered dollars per hour of effort, highest first.
 3. Near-equals (within about 10 % on a log scale) are worked most-urgent-deadline first, so a
    slightly smaller item due in 5 days is not left to expire behind one due in 300.
+
+Capacity, in words: a team's capacity of N items is spent on the first N items, in this order,
+whose next step is work (a corrected claim or an appeal). Items suggested for write-off, because
+their deadline passed or because their expected recovery per hour of work is below
+``WRITE_OFF_BELOW_PER_HOUR``, are never "within capacity": they take no analyst time, and each
+says why in its ``reason``.
 """
 
 from __future__ import annotations
@@ -60,3 +66,39 @@ def priority_order(expected: np.ndarray, hours: np.ndarray, days_left: np.ndarra
     band = np.floor(np.log(np.maximum(per_hour, 1e-9)) / NEAR_EQUAL)
     # lexsort: the last key is primary
     return np.lexsort((np.arange(len(expected)), days_left, -band, expired))
+
+
+def within_capacity(order: np.ndarray, steps: np.ndarray, capacity: int | None) -> np.ndarray:
+    """Per item: is it among the first ``capacity`` items worth working, in working order?"""
+    work = steps != "write_off"
+    if capacity is None:
+        return work
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.cumsum(work[order])  # 1-based rank among workable items, in order
+    return work & (rank <= capacity)
+
+
+def reasons(
+    steps: np.ndarray, expected: np.ndarray, hours: np.ndarray, days_left: np.ndarray
+) -> list[str]:
+    """Why each item's next step is what it is, in words an analyst can check."""
+    out = []
+    for step, value, h, days in zip(steps, expected, hours, days_left, strict=True):
+        per_hour = value / h
+        if days < 0:
+            out.append(
+                f"the appeal deadline passed {-days:.0f} day(s) ago: write off unless the "
+                "payer accepts a late appeal with good cause"
+            )
+        elif step == "write_off":
+            out.append(
+                f"expected recovery ${per_hour:,.2f} per hour of work is below the "
+                f"write-off threshold of ${WRITE_OFF_BELOW_PER_HOUR:,.0f} per hour"
+            )
+        else:
+            due = "no known deadline" if np.isnan(days) else f"{days:.0f} day(s) to the deadline"
+            out.append(
+                f"expected recovery ${value:,.2f} for about {h:g} h of work "
+                f"(${per_hour:,.2f}/h); {due}"
+            )
+    return out

@@ -1,0 +1,123 @@
+"""A new user's first hour: the things a newcomer tries after the README, each once broken."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from features.validate import validate_frames
+from serving import examples
+from serving.app import create_app
+from serving.cli import app as cli
+from serving.settings import Settings
+from serving.state import load
+from training.worklist import WRITE_OFF_BELOW_PER_HOUR, within_capacity
+
+KEY = {"X-API-Key": "k"}
+
+
+@pytest.fixture(scope="module")
+def client(trained):
+    with TestClient(create_app(Settings(api_keys="k"), load(str(trained[0].folder)))) as c:
+        yield c
+
+
+def test_version():
+    r = CliRunner().invoke(cli, ["--version"])
+    assert r.exit_code == 0 and r.output.startswith("claimrisk ")
+
+
+def test_a_dotted_icd10_code_is_refused_with_the_fix(client, tables):
+    claim = {**copy.deepcopy(examples.CLAIM), "diagnosis_codes": "M54.50|M62.81"}
+    r = client.post("/v1/claims/score", json={"claims": [claim]}, headers=KEY)
+    assert r.status_code == 422
+    problem = r.json()["errors"][0]["problem"]
+    assert "remove the dots: M5450|M6281" in problem and "^(?:" not in problem
+    tables["claims"].loc[0, "diagnosis_codes"] = "M54.50"
+    report = validate_frames(tables)[2]
+    text = report.render()
+    assert "remove the dots: M5450" in text and "ICD-10-CM codes without dots" in text
+
+
+def test_a_total_that_differs_from_its_lines_names_both_amounts(client, tables):
+    claim = {**copy.deepcopy(examples.CLAIM), "total_charge": 999.0}
+    r = client.post("/v1/claims/score", json={"claims": [claim]}, headers=KEY)
+    assert "total_charge 999.00, lines sum to 360.00" in r.json()["errors"][0]["problem"]
+    tables["claims"].loc[0, "total_charge"] += 1
+    text = validate_frames(tables)[2].render()
+    assert "lines sum to" in text
+
+
+def test_write_offs_take_no_capacity_and_say_why(client):
+    body = copy.deepcopy(examples.RANK_REQUEST)
+    cheap = copy.deepcopy(body["denials"][0])
+    cheap["claim"]["claim_id"], cheap["denied_amount"] = "C-CHEAP", 1.0
+    late = copy.deepcopy(body["denials"][1])
+    late["claim"]["claim_id"], late["denial_date"] = "C-LATE", "2024-01-05"
+    body["denials"] += [cheap, late]
+    body["capacity"] = 1
+    items = {
+        i["claim_id"]: i
+        for i in client.post("/v1/worklist/rank", json=body, headers=KEY).json()["items"]
+    }
+    for claim_id in ("C-CHEAP", "C-LATE"):
+        assert items[claim_id]["next_step"] == "write_off"
+        assert items[claim_id]["within_capacity"] is False
+    assert f"${WRITE_OFF_BELOW_PER_HOUR:,.0f} per hour" in items["C-CHEAP"]["reason"]
+    assert "deadline passed" in items["C-LATE"]["reason"]
+    assert sum(i["within_capacity"] for i in items.values()) == 1  # capacity counts workable items
+
+
+def test_capacity_is_spent_in_working_order_on_workable_items():
+    order = np.array([2, 0, 1, 3])
+    steps = np.array(
+        ["appeal_with_documentation", "write_off", "corrected_claim", "corrected_claim"]
+    )
+    got = within_capacity(order, steps, 2)
+    # in order: item 2 (work, 1st), item 0 (work, 2nd), item 1 (a write-off), item 3 (3rd)
+    assert list(got) == [True, False, True, False]
+
+
+def test_score_and_rank_read_a_dataset_folder(trained, small_dataset_dir, tmp_path):
+    folder = str(trained[0].folder)
+    out = tmp_path / "scores.parquet"
+    r = CliRunner().invoke(
+        cli,
+        [
+            "score",
+            "--model",
+            folder,
+            "--data",
+            str(small_dataset_dir),
+            "--out",
+            str(out),
+            "--skip-invalid",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    scores = pd.read_parquet(out)
+    assert len(scores) == 6_000 and (scores["status"] == "scored").all()
+    ranked = tmp_path / "ranked.csv"
+    r = CliRunner().invoke(
+        cli,
+        [
+            "rank",
+            "--model",
+            folder,
+            "--data",
+            str(small_dataset_dir),
+            "--as-of",
+            "2025-01-01",
+            "--out",
+            str(ranked),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    items = pd.read_csv(ranked)
+    assert len(items) > 50 and list(items["priority"]) == list(range(1, len(items) + 1))
+    assert CliRunner().invoke(cli, ["score", "--model", folder, "--out", str(out)]).exit_code == 2
