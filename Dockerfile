@@ -19,11 +19,14 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
+# the pinned runtime first (a bundle refuses library versions other than it was trained with;
+# `make install` trains with the same pins), then claimrisk itself without resolving again
+RUN pip install -r requirements.lock
 COPY features ./features
 COPY training ./training
 COPY serving ./serving
-RUN pip install . && useradd --create-home --uid 10001 claimrisk
+RUN pip install --no-deps . && useradd --create-home --uid 10001 claimrisk
 USER claimrisk
 
 EXPOSE 8000

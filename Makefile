@@ -6,13 +6,17 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_CLAIMS ?= 200000
 PORT ?= 8000
 
-.PHONY: install demo port-free test lint format bench docs clean
+.PHONY: install lock demo port-free test lint format bench notebooks docs clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# runtime libraries at the versions the Docker image installs (a model refuses others)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
+
+lock: install  ## re-pin the runtime dependencies (requirements.lock) after changing pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --no-header --quiet -o requirements.lock
 
 install: $(STAMP)  ## create .venv and install claimrisk with its dev tools
 
@@ -58,6 +62,9 @@ bench: install  ## speed and memory benchmarks: prints a table, writes bench/res
 	$(BIN)/python -m bench.train
 	$(BIN)/python -m bench.x12
 	$(BIN)/python -m bench.serve  # needs wrk (apt-get install wrk)
+
+notebooks: install  ## execute the notebooks on a small generated world; commit them with outputs
+	$(BIN)/python notebooks/execute.py
 
 docs: install  ## regenerate docs/data-contract.md and the calibration table
 	$(BIN)/claimrisk docs

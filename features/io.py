@@ -176,3 +176,22 @@ def read_truth(folder: Path) -> pd.DataFrame | None:
     """The synthetic world's truth table, for evaluation only; ``None`` for real data."""
     path = find_table_file(folder, "truth")
     return None if path is None else read_raw(path)
+
+
+#: The repository root (beside ``features/``): notebooks and tours name paths relative to it.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def resolve_path(given: str | Path) -> Path:
+    """A user's path: as given from the current directory, else from the repository root.
+
+    A path that exists in neither place is an error naming both, never a silent fallback
+    (a mistyped path to real data must not quietly become synthetic data).
+    """
+    path = Path(given).expanduser()
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, REPO_ROOT / path]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate.resolve()
+    tried = " or ".join(str(c) for c in candidates)
+    raise FileNotFoundError(f"{given} does not exist (looked for {tried})")

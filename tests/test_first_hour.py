@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pandas as pd
@@ -121,3 +122,64 @@ def test_score_and_rank_read_a_dataset_folder(trained, small_dataset_dir, tmp_pa
     items = pd.read_csv(ranked)
     assert len(items) > 50 and list(items["priority"]) == list(range(1, len(items) + 1))
     assert CliRunner().invoke(cli, ["score", "--model", folder, "--out", str(out)]).exit_code == 2
+
+
+def test_the_gate_refuses_another_population(trained, small_world):
+    from features.generate import WorldConfig, generate
+    from training.run import unfair
+
+    champion = trained[0].model
+    assert unfair(champion, small_world[0]) == ""  # its own population
+    other, _ = generate(WorldConfig(n_claims=2_000, seed=99))  # a world of other providers
+    reason = unfair(champion, other)
+    assert "another population" in reason and "provider" in reason
+
+
+def test_promote_judges_on_the_challengers_own_data_by_default(trained):
+    from training.run import promote
+
+    result, uri = trained
+    judged = promote(result.model_uri, tracking_uri=uri)
+    assert str(judged.data) == result.model.metadata["data"] and not judged.refused
+
+
+def test_tune_writes_only_searched_params_that_beat_the_defaults(small_dataset_dir, tmp_path):
+    import json
+
+    out = tmp_path / "params.json"
+    r = CliRunner().invoke(
+        cli, ["tune", "--data", str(small_dataset_dir), "--trials", "3", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    found = re.search(r"defaults ([\d.]+), best of 3 trials ([\d.]+)", r.output)
+    defaults, best = float(found.group(1)), float(found.group(2))
+    if best < defaults:
+        params = json.loads(out.read_text())["denial"]
+        assert "num_threads" not in params and "objective" not in params
+    else:
+        assert not out.exists() and "nothing written" in r.output
+
+
+def test_a_registered_model_loads_from_a_moved_store(trained, small_world, tmp_path):
+    import shutil
+
+    import mlflow
+
+    from training import tracking
+    from training.bundle import load_bundle
+
+    result, _ = trained
+    before = tmp_path / "laptop" / "mlruns"
+    uri = tracking.use_store(f"sqlite:///{before / 'mlflow.db'}")
+    tables, _ = small_world
+    example = tracking.json_shaped(
+        tracking.flatten(tables["claims"].head(1), tables["claim_lines"].head(1))
+    )
+    with mlflow.start_run():
+        model_uri = tracking.log_model(result.model, result.folder, example)
+    tracking.register(model_uri)
+    after = tmp_path / "image" / "mlruns"
+    shutil.move(str(before.parent), str(after.parent))  # e.g. copied into the Docker image
+    assert not before.exists() and uri
+    model = load_bundle("models:/claimrisk/1", f"sqlite:///{after / 'mlflow.db'}")
+    assert model.metadata["versions"] == result.model.metadata["versions"]

@@ -33,6 +33,8 @@ BASE: dict[str, Any] = {
     "deterministic": True,
     "force_row_wise": True,
 }
+#: How to run on this machine, not what the model is: never written into tuned params files.
+MACHINE_SETTINGS = frozenset({"num_threads", "verbose", "force_row_wise", "force_col_wise"})
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "denial": {**BASE, "objective": "binary"},
     "category": {**BASE, "objective": "multiclass", "num_leaves": 15, "min_data_in_leaf": 30},

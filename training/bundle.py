@@ -86,5 +86,44 @@ def _from_registry(uri: str, tracking_uri: str | None) -> ClaimriskModel:
     mlflow.set_registry_uri(store)
     try:
         return load_registered(uri)
+    except (mlflow.exceptions.MlflowException, OSError) as exc:
+        failure = exc
+    try:  # a store that was moved or copied still holds its artifacts, at another path
+        moved = relocated(uri, store)
     except mlflow.exceptions.MlflowException as exc:
         raise BundleError(f"{uri}: not found in the registry ({exc.error_code})") from None
+    if moved is None:
+        raise BundleError(
+            f"{uri}: could not be loaded ({type(failure).__name__}), and its artifacts are not "
+            "under this store's artifacts folder either; was the store copied without them?"
+        ) from None
+    return load_registered(str(moved))
+
+
+def relocated(uri: str, store: str) -> Path | None:
+    """Where a registered model's artifacts are now, when a SQLite store was moved or copied.
+
+    The store records absolute artifact paths (``…/mlruns/artifacts/<experiment>/models/…``);
+    after the folder moves (to another machine, or into a Docker image), the same tail under
+    the moved store's own ``artifacts`` folder is where they are. None if not found there.
+    """
+    if not store.startswith("sqlite:///"):
+        return None
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    name, _, selector = uri.removeprefix("models:/").partition("@")
+    if selector:
+        version = client.get_model_version_by_alias(name, selector)
+    else:
+        name, _, number = name.partition("/")
+        version = client.get_model_version(name, number)
+    source = version.source
+    if source.startswith("models:/"):
+        source = client.get_logged_model(source.removeprefix("models:/")).artifact_location
+    recorded = source.removeprefix("file://")
+    if "/artifacts/" not in recorded:
+        return None
+    tail = recorded.split("/artifacts/", 1)[1]
+    candidate = Path(store.removeprefix("sqlite:///")).parent / "artifacts" / tail
+    return candidate if candidate.exists() else None

@@ -32,7 +32,8 @@ def train_command(
         Path | None, typer.Option(help="JSON of LightGBM params per model (from `tune`).")
     ] = None,
 ) -> None:
-    """Build features, fit denial/category/recovery models, evaluate, log to MLflow."""
+    """Build features, fit the denial, category, recovery and amount models, evaluate, report,
+    log to MLflow."""
     from training.run import train
 
     overrides = None
@@ -56,9 +57,13 @@ def train_command(
 
     typer.echo("")
     typer.echo(f"claimrisk model {folder}  ({result.seconds:.0f} s)")
-    typer.echo(f"  windows  {meta['windows']}")
-    typer.echo(f"  rows     {meta['rows']}")
-    typer.echo(f"  trees    {meta['trees']}")
+    w = meta["windows"]
+    typer.echo(
+        f"  windows  train {w['start']} .. {w['valid_start']}, valid .. {w['report_start']}, "
+        f"report .. {w['end']}"
+    )
+    typer.echo("  rows     " + ", ".join(f"{k} {v:,}" for k, v in meta["rows"].items()))
+    typer.echo("  trees    " + ", ".join(f"{k} {v}" for k, v in meta["trees"].items()))
     for label, key in (
         ("denial ROC AUC", "denial.roc_auc"),
         ("denial ECE", "denial.ece"),
@@ -77,7 +82,7 @@ def train_command(
     typer.echo(f"  report   {folder / 'report.md'}")
     typer.echo(f"  MLflow   run {result.run_id}  ({meta['tracking_uri']})")
     typer.echo(f"  model    {result.model_uri}")
-    typer.echo(f"next: claimrisk promote --model {folder} --data {data}")
+    typer.echo(f"next: claimrisk promote --model {folder}")
 
 
 def evaluate_command(
@@ -113,27 +118,34 @@ def evaluate_command(
 
 def promote_command(
     model: Annotated[str, typer.Option(help="Model URI printed by `train`, or its bundle folder.")],
-    data: Annotated[Path, typer.Option(help="Dataset whose recent window both models face.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Judge on this dataset's recent window (default: the challenger's own)."),
+    ] = None,
     tracking_uri: TrackingUri = None,
     force: Annotated[
-        bool, typer.Option(help="Move the champion alias even if not better.")
+        bool, typer.Option(help="Move the champion alias even if not better or not comparable.")
     ] = False,
 ) -> None:
-    """Register a model as `claimrisk`; make it champion only if it beats the current one."""
+    """Register a model as `claimrisk`; make it champion only if it beats the current one on the
+    same population (the recent window of the data the challenger was trained on)."""
     from training.run import PROMOTION_METRIC, promote
 
     try:
         result = promote(model, data, tracking_uri, force)
     except (DatasetError, FileNotFoundError) as exc:
         _fail(str(exc))
+    if result.refused:
+        typer.echo(f"not promoted, nothing changed: {result.refused} (--force to override)")
+        raise typer.Exit(1)
     champion = (
         "no champion yet"
         if result.champion is None
         else f"champion v{result.champion_version} {result.champion:.4f}"
     )
     typer.echo(
-        f"{PROMOTION_METRIC} on the recent window of {data}: challenger v{result.version} "
-        f"{result.challenger:.4f} vs {champion}"
+        f"{PROMOTION_METRIC} on the recent window of {result.data}: challenger "
+        f"v{result.version} {result.challenger:.4f} vs {champion}"
     )
     if result.promoted:
         typer.echo(f"models:/claimrisk@champion -> version {result.version}")
@@ -157,11 +169,15 @@ def tune_command(
         tables, _ = load_dataset(data)
     except (DatasetError, FileNotFoundError) as exc:
         _fail(str(exc))
+    typer.echo(f"searching {trials} trials on the validation window of {data} ...")
     matrix, _ = build_training_matrix(tables)
     best, loss, default = tune_denial(matrix, trials)
+    typer.echo(f"validation log loss: defaults {default:.5f}, best of {trials} trials {loss:.5f}")
+    if loss >= default:
+        typer.echo("no trial beat the defaults on the validation window: nothing written")
+        return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"denial": best}, indent=2))
-    typer.echo(f"validation log loss: default {default:.5f}, best of {trials} trials {loss:.5f}")
     typer.echo(f"wrote {out}; use: claimrisk train --data {data} --params {out}")
 
 

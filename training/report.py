@@ -201,3 +201,23 @@ def write_report(
     out.write_text("\n".join(lines) + "\n")
     drivers.to_csv(folder / "drivers.csv", index=False)
     return out
+
+
+def report_source(reference: str, tracking_uri: str | None = None) -> tuple[ClaimriskModel, Path]:
+    """A trained model and the folder holding its report (report.md, metrics.json, plots).
+
+    ``reference`` is a bundle folder (relative to the current directory or the repository
+    root) or a registry URI such as ``models:/claimrisk@champion``, whose report is the run's
+    ``report`` artifacts, downloaded.
+    """
+    from features.io import resolve_path
+    from training.bundle import is_registry_uri, load_bundle
+
+    if not is_registry_uri(reference):
+        folder = resolve_path(reference)
+        return load_bundle(str(folder)), folder
+    import mlflow
+
+    model = load_bundle(reference, tracking_uri)
+    run_id = mlflow.models.get_model_info(reference).run_id
+    return model, Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="report"))

@@ -149,36 +149,81 @@ def logged_uri(reference: str) -> str:
     return json.loads(meta.read_text())["model_uri"]
 
 
+#: The least share of the judged claims whose payer and provider the champion knows: below it
+#: the data is another population, on which the champion loses by construction.
+MIN_OVERLAP = 0.5
+
+
 @dataclass
 class Promotion:
     version: str
     promoted: bool
-    challenger: float
+    challenger: float | None
     champion: float | None
     champion_version: str | None
+    data: Path
+    refused: str = ""  # why the two could not be judged fairly (nothing was changed)
+
+
+def unfair(champion: ClaimriskModel, tables: dict[str, pd.DataFrame]) -> str:
+    """Why ``tables``' recent window is no fair ground for ``champion`` ('' when it is).
+
+    The window must be the champion's population: most claims from payers and providers it
+    knows, and not from before everything it learnt from. (A champion trained on part of the
+    window is favoured by it: the gate stays conservative, never lax.)
+    """
+    from training.data import Windows
+
+    claims = tables["claims"]
+    window = Windows.from_dates(claims["submission_date"])
+    recent = claims[claims["submission_date"] >= window.report_start]
+    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(recent["claim_id"])]
+    unseen = champion.pipeline.encode(recent, lines).unseen
+    for role in ("payer_id", "provider_npi"):
+        known = 1 - np.mean([any(u.startswith(f"{role}=") for u in flags) for flags in unseen])
+        if known < MIN_OVERLAP:
+            return (
+                f"only {known:.0%} of the judged claims have a {role.split('_')[0]} the champion "
+                f"knows (at least {MIN_OVERLAP:.0%} needed): this data is another population; "
+                "judge on the data the champion serves"
+            )
+    start = (champion.metadata.get("windows") or {}).get("start")
+    if start and window.end < pd.Timestamp(start):
+        return (
+            f"the judged window ends {window.end:%Y-%m-%d}, before anything the champion learnt "
+            f"from (its training starts {pd.Timestamp(start):%Y-%m-%d}): another time"
+        )
+    return ""
 
 
 def promote(
     model_uri: str,
-    data: Path,
+    data: Path | None = None,
     tracking_uri: str | None = None,
     force: bool = False,
 ) -> Promotion:
     """Register ``model_uri`` as ``claimrisk``; move ``champion`` to it only if it beats the
-    current champion on the same recent window of ``data`` (or when forced)."""
+    current champion on the same population: the recent window of the data the challenger was
+    trained on (or ``data``). Refuses, changing nothing, when that window is no fair ground for
+    the champion (``unfair``), unless forced."""
     tracking.use_store(tracking_uri)
     client = MlflowClient()
     model_uri = logged_uri(model_uri)
+    challenger_model = load_bundle(model_uri, tracking_uri)
+    data = data or Path(challenger_model.metadata.get("data", ""))
     tables, _ = load_dataset(data)
     truth = read_truth(data)
-    challenger = evaluate_on(load_bundle(model_uri, tracking_uri), tables, truth)[PROMOTION_METRIC]
     current = tracking.champion_version(client)
-    champion = None
+    champion_model = champion = None
     if current is not None:
         champion_model = load_bundle(
             f"models:/{tracking.REGISTERED_NAME}@{tracking.CHAMPION}", tracking_uri
         )
+        refused = unfair(champion_model, tables)
+        if refused and not force:
+            return Promotion("", False, None, None, str(current.version), data, refused)
         champion = evaluate_on(champion_model, tables, truth)[PROMOTION_METRIC]
+    challenger = evaluate_on(challenger_model, tables, truth)[PROMOTION_METRIC]
     version = tracking.register(model_uri)
     wins = champion is None or challenger > champion
     if wins or force:
@@ -191,4 +236,5 @@ def promote(
         challenger=challenger,
         champion=champion,
         champion_version=None if current is None else str(current.version),
+        data=data,
     )

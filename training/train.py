@@ -73,7 +73,10 @@ def fit_models(
     split: Split | None = None,
 ) -> tuple[ClaimriskModel, Split]:
     """Train denial, category, recovery and amount models; calibrate; choose risk thresholds."""
-    params = {**DEFAULT_PARAMS, **(params or {})}
+    # a params file changes only the keys it names, model by model (tune writes a few)
+    params = {
+        name: {**base, **(params or {}).get(name, {})} for name, base in DEFAULT_PARAMS.items()
+    }
     split = split or Split.of(matrix)
     x = split.x
     counts: dict[str, int] = {}

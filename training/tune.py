@@ -13,14 +13,16 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import log_loss
 
-from training.boosters import DEFAULT_PARAMS, fit_booster
+from training.boosters import DEFAULT_PARAMS, MACHINE_SETTINGS, fit_booster
 from training.train import Split
 
 
 def tune_denial(
     matrix: pd.DataFrame, trials: int, seed: int = 0, split: Split | None = None
 ) -> tuple[dict[str, Any], float, float]:
-    """(best denial params, best validation log loss, default params' log loss)."""
+    """(the searched denial params of the best trial, its validation log loss, the defaults'
+    validation log loss). The params are only those searched: machine settings (threads) and
+    untouched defaults are never part of them."""
     import optuna  # optional: the `tune` extra
 
     split = split or Split.of(matrix)
@@ -49,5 +51,5 @@ def tune_denial(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=trials)
-    best = {**DEFAULT_PARAMS["denial"], **study.best_params}
+    best = {k: v for k, v in study.best_params.items() if k not in MACHINE_SETTINGS}
     return best, float(study.best_value), loss(DEFAULT_PARAMS["denial"])

@@ -253,8 +253,10 @@ def ingest(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Ingested:
         "appeals": pd.DataFrame(columns=[f.name for f in TABLES["appeals"].fields]),
     }
     notes = [
-        "payer filing limits and appeal windows are not in X12: defaults by payer type "
-        "(facts.md §4) were used; correct payers.csv if you know them",
+        "payer filing limits and appeal windows are not in X12: published defaults by payer "
+        "type were used ("
+        + ", ".join(f"{t} {f}/{a} days" for t, (f, a) in DEFAULT_LIMITS.items())
+        + "; docs/x12.md); correct payers.csv if you know your contracts",
         "eligibility_verified_date is not in the 837: left empty",
     ]
     return Ingested(
