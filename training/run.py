@@ -80,11 +80,13 @@ def train(
     model.metadata["metrics"] = metrics
     model.metadata["data"] = str(data)
     model.metadata["trained_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    clock(f"saving the bundle to {out}")
     model.save(out)
+    clock("writing the report (plots, SHAP drivers on 2,000 claims)")
     sample = split.x[np.random.default_rng(0).permutation(len(split.x))[:2000]]
     write_report(out, model, metrics, frames, sample, title=f"claimrisk model report: {out.name}")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
-    clock(f"saved {out}; logging to MLflow")
+    clock("logging the run to MLflow (params, metrics, report)")
 
     uri = tracking.use_store(tracking_uri, experiment)
     with mlflow.start_run(run_name=out.name) as run:
@@ -99,6 +101,7 @@ def train(
                 tables["claim_lines"]["claim_id"].isin(tables["claims"]["claim_id"].tail(2))
             ],
         )
+        clock("logging the model to MLflow (it loads and scores an example claim first)")
         model_uri = tracking.log_model(model, out, tracking.json_shaped(example))
         run_id = run.info.run_id
     model.metadata.update(run_id=run_id, model_uri=model_uri, tracking_uri=uri)
