@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
-from serving import errors, pool
+from serving import errors, lane, pool
+from serving.lane import BatchLane
 from serving.metrics import Guard, Metrics
 from serving.routes import claims, health, model, worklist
 from serving.settings import Settings
@@ -47,12 +48,15 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool.open_pool(app)
-        if app.state.slot.current is None:
+        served = app.state.slot.current is None  # a real server loads its own model
+        if served:
             app.state.slot.current = await run_in_threadpool(
                 load, settings.model, settings.tracking_uri
             )
         app.state.metrics.set_model(app.state.slot.current.version)
+        lane.open_lane(app, warm=served)  # an app handed a model starts its lane on first use
         yield
+        lane.close_lane(app)
         pool.close_pool(app)
 
     # /docs and /redoc with their scripts and styles served from the fastapi-offline package:
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
     app.state.settings = settings
     app.state.slot = ModelSlot(loaded, settings.tracking_uri)
     app.state.metrics = Metrics()
+    app.add_middleware(BatchLane, fastapi=app)  # inside Guard: its limits and metrics apply
     app.add_middleware(Guard, max_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     errors.install(app)
     for router in (claims.router, worklist.router, model.router, health.router):

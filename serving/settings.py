@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     #: Large batches scored at once; more wait their turn, so single claims never queue
     #: behind a pile of 10,000-claim explained batches.
     large_batch_slots: int = 1
+    #: Score requests of at least this many bytes (about 1,000 claims) are handled whole in
+    #: the batch lane's processes (``serving/lane.py``), away from the event loop.
+    lane_bytes: int = 1_000_000
 
     @model_validator(mode="after")
     def _keys_apart(self) -> Settings:

@@ -35,9 +35,10 @@ BUNDLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 @dataclass(frozen=True)
 class Loaded:
     model: ClaimriskModel
-    reference: str  # as the operator or admin named it: a registry URI or a bundle name
+    reference: str  # as the service shows it: a registry URI or a bundle name, never a path
     version: str
     loaded_at: str
+    source: str = ""  # what was loaded (a path for bundles): for the batch lane, never shown
 
 
 def describe_version(reference: str, model: ClaimriskModel) -> str:
@@ -89,6 +90,7 @@ def load(reference: str, tracking_uri: str | None = None) -> Loaded:
         _shown(reference),
         describe_version(reference, model),
         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        reference,
     )
     log.info("model loaded: %s (%s)", loaded.reference, loaded.version)
     return loaded

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Request
 
 from serving import examples
 from serving.deps import AppMetrics, AppSettings, CurrentModel, ScoringKey
-from serving.errors import InvalidClaims, TooLarge
+from serving.errors import ClaimriskError, InvalidClaims, TooLarge
 from serving.pool import compute
 from serving.schemas import ScoreRequest, ScoreResponse, claim_columns, contract_problems
 from training.scoring import score_valid
@@ -18,18 +18,26 @@ router = APIRouter()
 SCORE_BODY = Body(openapi_examples={"therapy claim": {"value": examples.SCORE_REQUEST}})
 
 
+def refusal(claims: Sequence[Any], limit: int, where: str) -> ClaimriskError | None:
+    """Why a batch cannot be scored (too many claims, or claims breaking the contract's rules
+    across fields), or None. Nothing in a batch is scored while any claim is refused."""
+    if len(claims) > limit:
+        return TooLarge(f"{len(claims)} {where}: send at most {limit} per request")
+    problems = contract_problems(claims, where)
+    if problems:
+        return InvalidClaims(
+            f"{len(problems)} problem(s) in the request; nothing was scored", errors=problems[:50]
+        )
+    return None
+
+
 def valid_columns(
     claims: Sequence[Any], limit: int, where: str
 ) -> tuple[dict[str, list], dict[str, list]]:
-    """Claims of a request, within the batch limit and the contract's cross-field rules, as the
-    scoring path's columns. Nothing in a batch is scored while any claim breaks the contract."""
-    if len(claims) > limit:
-        raise TooLarge(f"{len(claims)} {where}: send at most {limit} per request")
-    problems = contract_problems(claims, where)
-    if problems:
-        raise InvalidClaims(
-            f"{len(problems)} problem(s) in the request; nothing was scored", errors=problems[:50]
-        )
+    """A request's claims as the scoring path's columns, once ``refusal`` has nothing to say."""
+    refused = refusal(claims, limit, where)
+    if refused is not None:
+        raise refused
     return claim_columns(claims)
 
 

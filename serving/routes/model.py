@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from serving.deps import AdminKey, AppMetrics, AppSettings, CurrentModel, ScoringKey, Slot
 from serving.errors import ModelRefused
+from serving.lane import restart_lane
 from serving.schemas import ModelInfo, ReloadRequest, ReloadResponse
 from serving.state import resolve
 
@@ -54,6 +55,7 @@ def model_info(loaded: CurrentModel) -> ModelInfo:
     summary="Load a new model without dropping requests; a failed load keeps the old one",
 )
 async def reload(
+    request: Request,
     key: AdminKey,
     slot: Slot,
     settings: AppSettings,
@@ -78,6 +80,7 @@ async def reload(
             serving=previous,
         ) from None
     _audit(key, target, f"loaded {loaded.version}")
+    restart_lane(request.app)
     metrics.reloads.labels(outcome="loaded").inc()
     metrics.set_model(loaded.version)
     return ReloadResponse(previous=previous, serving=loaded.version)

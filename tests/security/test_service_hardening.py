@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 import shutil
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -245,3 +246,32 @@ def test_the_example_claim_and_training_claims_raise_no_false_unknown_codes(
 def test_a_saved_bundle_records_its_versions(trained):
     model = ClaimriskModel.load(trained[0].folder)
     assert model.metadata["versions"]["lightgbm"]
+
+
+def test_large_requests_take_the_batch_lane_and_answer_the_same(trained, loaded, small_world):
+    """A body over ``lane_bytes`` is scored in the lane's process; the answer is byte for byte
+    the route's, for scores and for refusals alike."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from test_serving import _claim_json
+
+    tables, _ = small_world
+    ids = tables["claims"]["claim_id"].tail(40).tolist()
+    body = {"claims": [_claim_json(tables, i) for i in ids], "explain": "all"}
+    bad = copy.deepcopy(body)
+    bad["claims"][3]["claim_type"] = "dentistry"
+    bad["claims"][5]["total_charge"] = 1.0
+    answers = {}
+    for lane_bytes in (10**9, 1_000):  # the route, then the lane
+        settings = Settings(api_keys=KEY, lane_bytes=lane_bytes)
+        with TestClient(create_app(settings, loaded)) as c:
+            good = c.post("/v1/claims/score", json=body, headers=AUTH)
+            refused = c.post("/v1/claims/score", json=bad, headers=AUTH)
+            unauthorised = c.post("/v1/claims/score", json=body, headers={"X-API-Key": "nope"})
+            metrics = c.get("/metrics").text
+        answers[lane_bytes] = (good.status_code, good.json(), refused.status_code, refused.json())
+        assert unauthorised.status_code == 401
+        assert "claimrisk_claims_scored_total 40.0" in metrics
+    assert answers[10**9] == answers[1_000]
+    assert answers[1_000][0] == 200 and answers[1_000][2] == 422
