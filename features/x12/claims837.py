@@ -110,13 +110,19 @@ def read_837(tx: Transaction) -> Claims837:
     """One 837 transaction set → claims, lines and payers; a claim with an impossible value is
     rejected whole (``Claims837.rejected``), never read with a guess in its place."""
     reader = _Reader837(tx)
-    for seg in tx.segments:
+    drive(reader, tx.segments)
+    return reader.out
+
+
+def drive(reader: Any, segments: list[Segment]) -> None:
+    """Feed a transaction's segments to a reader (837 or 835), then let it finish: a bad value
+    spoils the claim or remit that holds it, never the rest of the set."""
+    for seg in segments:
         try:
             reader.segment(seg)
         except BadValue as exc:
             reader.spoil(seg, str(exc))
-    reader.close_claim()
-    return reader.out
+    reader.finish()
 
 
 class _Reader837:
@@ -177,6 +183,9 @@ class _Reader837:
         claim.pop("_position")
         self.out.lines.extend(claim_lines)
         self.out.claims.append(claim)
+
+    def finish(self) -> None:
+        self.close_claim()
 
     def segment(self, seg: Segment) -> None:
         handler = _HANDLERS.get(seg.id)

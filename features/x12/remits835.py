@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from features.x12.claims837 import BadValue, amount, x12_date
+from features.x12.claims837 import BadValue, amount, drive, x12_date
 from features.x12.segments import Rejected, Segment, Transaction
 
 #: MIA / MOA elements that carry remark codes.
@@ -45,12 +45,7 @@ def read_835(tx: Transaction, prefix: str) -> Remits835:
     across files (``<prefix>-<CLP position>``). A remit with an impossible value is rejected
     whole with its adjustments and remarks, never read as a $0 payment."""
     reader = _Reader835(tx, prefix)
-    for seg in tx.segments:
-        try:
-            reader.segment(seg)
-        except BadValue as exc:
-            reader.spoil(seg, str(exc))
-    reader.drop_rejected()
+    drive(reader, tx.segments)
     return reader.out
 
 
@@ -73,7 +68,8 @@ class _Reader835:
         else:
             self.bad.setdefault(self.remit["remit_id"], reason)
 
-    def drop_rejected(self) -> None:
+    def finish(self) -> None:
+        """Drop every rejected remit with its adjustments and remarks, and say why."""
         out, bad = self.out, self.bad
         if self.spoiled:
             bad = {r["remit_id"]: bad.get(r["remit_id"], self.spoiled) for r in out.remits}
