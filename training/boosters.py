@@ -7,6 +7,8 @@ categorical, so LightGBM partitions levels itself instead of us one-hot encoding
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import lightgbm as lgb
@@ -65,8 +67,13 @@ def fit_booster(
     y_valid: np.ndarray,
     names: tuple[str, ...] = FEATURE_NAMES,
     max_rounds: int = MAX_ROUNDS,
+    progress: Callable[[str], None] | None = None,
+    label: str = "",
 ) -> lgb.Booster:
-    """Train with early stopping on the validation window; keep the best iteration only."""
+    """Train with early stopping on the validation window; keep the best iteration only.
+
+    With ``progress``, a long fit says every few seconds how far it is (a 200k-claim category
+    model boosts for half a minute)."""
     categorical = _categorical_indices(names)
     train = lgb.Dataset(
         x_train,
@@ -82,8 +89,28 @@ def fit_booster(
         train,
         num_boost_round=max_rounds,
         valid_sets=[valid],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
+        callbacks=[
+            lgb.early_stopping(EARLY_STOPPING, verbose=False),
+            *([_heartbeat(progress, label)] if progress else []),
+        ],
     )
     # Drop the trees after the best iteration so that predict, pred_contrib and the saved model
     # all mean the same model.
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
+
+
+def _heartbeat(progress: Callable[[str], None], label: str, every: float = 5.0) -> Callable:
+    """A LightGBM callback that reports the trees built and the validation score, at most once
+    every ``every`` seconds."""
+    last = [time.perf_counter()]
+
+    def callback(env: Any) -> None:
+        now = time.perf_counter()
+        if now - last[0] < every:
+            return
+        last[0] = now
+        result = env.evaluation_result_list[0] if env.evaluation_result_list else None
+        score = f", validation {result[1]} {result[2]:.4f}" if result else ""
+        progress(f"{label}: {env.iteration + 1} trees{score}")
+
+    return callback

@@ -85,7 +85,9 @@ def fit_models(
     y = matrix["label_denied"].to_numpy(dtype=float)
     tr, va = _rows(labelled, split, "train"), _rows(labelled, split, "valid")
     progress(f"denial: {len(tr):,} train / {len(va):,} validation claims")
-    denial = fit_booster(params["denial"], x[tr], y[tr], x[va], y[va])
+    denial = fit_booster(
+        params["denial"], x[tr], y[tr], x[va], y[va], progress=progress, label="denial"
+    )
     denial_cal, denial_briers = choose_calibrator(denial.predict(x[va]), y[va])
     p_valid = denial_cal(denial.predict(x[va]))
     thresholds = {
@@ -104,6 +106,8 @@ def fit_models(
         cat[tr],
         x[va],
         cat[va],
+        progress=progress,
+        label="category",
     )
     counts.update(category_train=len(tr), category_valid=len(va))
 
@@ -129,7 +133,9 @@ def fit_models(
     tr = np.random.default_rng(0).permutation(tr)[:AMOUNT_ROWS]
     va = _rows(paid, split, "valid")[:AMOUNT_ROWS]
     progress(f"amount: {len(tr):,} train / {len(va):,} validation paid claims")
-    amount = fit_booster(params["amount"], x[tr], share[tr], x[va], share[va])
+    amount = fit_booster(
+        params["amount"], x[tr], share[tr], x[va], share[va], progress=progress, label="amount"
+    )
 
     model = ClaimriskModel(
         pipeline=pipeline,
