@@ -1,6 +1,16 @@
 """Labels, from the contract's single denial rule (``codes.initial_outcomes``) and the appeals.
 
 One row per claim. A claim without a remit yet has no label (NaN), never a guessed one.
+
+Recovery labels answer one of two questions, never a mix of both:
+
+- ``appeals``: with a practice-management export of at least ``MIN_DECIDED_APPEALS`` decided
+  appeals, "was the appeal won?" (P(overturned | appealed)). These take precedence.
+- ``remits``: otherwise, what the 835s alone show: "was the denied claim later paid by its payer?"
+  (a later payment for the same claim id or payer claim control number, net of reversals), and
+  "not recovered" once its appeal window and ``RECOVERY_WAIT_DAYS`` more have passed unpaid.
+  835s do not say whether an appeal was filed, so this is P(recovered | denied), lower than the
+  odds of a worked appeal; the model's metadata records which question it learnt.
 """
 
 from __future__ import annotations
@@ -18,15 +28,23 @@ LABEL_COLUMNS = (
     "label_overturned",
     "label_recovered_amount",
     "label_paid_amount",
+    "label_recovery_source",
 )
+
+#: Fewer decided appeals than this in the export, and the 835s teach recovery instead.
+MIN_DECIDED_APPEALS = 200
+#: An unpaid denial counts as not recovered this many days after its appeal window closed: time
+#: for an appeal filed on the last day to be decided (ERISA: 60 days) and the payment to arrive.
+RECOVERY_WAIT_DAYS = 90
 
 
 def build_labels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per claim: first-pass outcome, its category and CARC, and how any appeal ended.
 
-    ``label_overturned`` is 1 when any appeal of the claim was won, 0 when every appeal was
-    decided against, NaN while one is pending or when none was filed; ``label_recovered_amount``
-    sums what decided appeals recovered. ``label_paid_amount`` is what the payer paid on first pass
+    ``label_overturned`` is 1 when the denial was recovered, 0 when it was not, NaN while that is
+    not yet known, from the appeals or the 835s (see the module's docstring; which one is in
+    ``label_recovery_source``); ``label_recovered_amount`` is the dollars recovered.
+    ``label_paid_amount`` is what the payer paid on first pass
     when it paid: the recoverable amount a denial of a similar claim puts at stake. Also returns
     the facts the worklist needs: the first remit's date, the denied amount and the appeal deadline.
     """
@@ -38,28 +56,79 @@ def build_labels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     frame["label_category"] = frame["denial_category"].astype("str").where(denied == True)  # noqa: E712
     frame["label_carc"] = frame["denial_carc"].astype("str").where(denied == True)  # noqa: E712
 
-    appeals = tables["appeals"]
+    window = frame["payer_id"].map(tables["payers"].set_index("payer_id")["appeal_window_days"])
+    frame["appeal_deadline"] = appeal_deadline(frame["remit_date"], window)
+    if _decided(tables["appeals"]).sum() >= MIN_DECIDED_APPEALS:
+        won, amount = _appeal_outcomes(frame["claim_id"], tables["appeals"])
+        appealed = frame["claim_id"].isin(tables["appeals"]["claim_id"]).astype(float)
+        frame["label_appealed"] = appealed.where(denied == True)  # noqa: E712
+        source = "appeals"
+    else:
+        won, amount = _remit_outcomes(frame, tables["remits"])
+        frame["label_appealed"] = np.nan  # 835s do not say whether an appeal was filed
+        source = "remits"
+    frame["label_overturned"] = won
+    frame["label_recovered_amount"] = amount
+    frame["label_recovery_source"] = np.where(np.isnan(won), None, source)
+    frame["label_paid_amount"] = frame["paid_amount"].where(denied == False)  # noqa: E712
+    frame["denied_amount"] = np.where(denied == True, frame["total_charge"], np.nan)  # noqa: E712
+    return frame[["claim_id", *LABEL_COLUMNS, "remit_date", "appeal_deadline", "denied_amount"]]
+
+
+def _decided(appeals: pd.DataFrame) -> pd.Series:
+    return appeals["outcome"].isin(["overturned", "upheld"])
+
+
+def _appeal_outcomes(claim_id: pd.Series, appeals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per claim: 1 when any appeal was won, 0 when every one was decided against, NaN while one is
+    pending or none was filed; and the dollars decided appeals recovered."""
     by_claim = appeals.groupby("claim_id").agg(
-        appeals=("appeal_id", "size"),
         won=("outcome", lambda o: bool((o == "overturned").any())),
         pending=("outcome", lambda o: bool((o == "pending").any())),
         recovered=("recovered_amount", "sum"),
     )
-    stats = by_claim.reindex(frame["claim_id"]).reset_index(drop=True)
-    appealed = stats["appeals"].notna()
-    frame["label_appealed"] = np.where(denied == True, appealed.astype(float), np.nan)  # noqa: E712
-    decided = appealed & (
+    stats = by_claim.reindex(claim_id).reset_index(drop=True)
+    decided = stats["won"].notna() & (
         stats["won"].fillna(False).astype(bool) | ~stats["pending"].fillna(True).astype(bool)
     )
-    frame["label_overturned"] = np.where(decided, stats["won"].astype(float), np.nan)
-    frame["label_recovered_amount"] = np.where(decided, stats["recovered"], np.nan)
+    won = np.where(decided, stats["won"].astype(float), np.nan)
+    return won, np.where(decided, stats["recovered"].astype(float), np.nan)
 
-    frame["label_paid_amount"] = frame["paid_amount"].where(denied == False)  # noqa: E712
 
-    window = frame["payer_id"].map(tables["payers"].set_index("payer_id")["appeal_window_days"])
-    frame["appeal_deadline"] = appeal_deadline(frame["remit_date"], window)
-    frame["denied_amount"] = np.where(denied == True, frame["total_charge"], np.nan)  # noqa: E712
-    return frame[["claim_id", *LABEL_COLUMNS, "remit_date", "appeal_deadline", "denied_amount"]]
+def _remit_outcomes(frame: pd.DataFrame, remits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per denied claim, from the 835s alone: 1 when its payer later paid it, with the net amount;
+    0 once its appeal window and ``RECOVERY_WAIT_DAYS`` passed unpaid; NaN before that.
+
+    A later remit is one dated on or after the denial for the same claim id, or carrying the
+    denial's payer claim control number (a payer may re-key a corrected claim), from the same
+    payer. Reversals (CLP02 = 22) carry negative amounts, so the net is what stayed paid.
+    """
+    denied = frame[(frame["denied"] == True)]  # noqa: E712
+    first = denied[["claim_id", "remit_id", "remit_date", "payer_id"]]
+    pccn = remits.set_index("remit_id")["payer_claim_control_number"]
+    first = first.assign(pccn=first["remit_id"].map(pccn))
+    later = pd.concat(
+        [
+            first.merge(remits, on=["claim_id", "payer_id"], suffixes=("_d", "")),
+            first.dropna(subset=["pccn"]).merge(
+                remits.drop(columns="claim_id"),
+                left_on=["pccn", "payer_id"],
+                right_on=["payer_claim_control_number", "payer_id"],
+                suffixes=("_d", ""),
+            ),
+        ]
+    )
+    later = later[(later["remit_id"] != later["remit_id_d"])]
+    later = later[later["remit_date"] >= later["remit_date_d"]].drop_duplicates(
+        ["claim_id", "remit_id"]
+    )
+    net = later.groupby("claim_id")["paid_amount"].sum()
+    net = frame["claim_id"].map(net[net > 0])
+    end = remits["remit_date"].max()
+    settled = frame["appeal_deadline"] + pd.Timedelta(days=RECOVERY_WAIT_DAYS) < end
+    won = np.where(net.notna(), 1.0, np.where(settled, 0.0, np.nan))
+    won = np.where(frame["denied"] == True, won, np.nan)  # noqa: E712
+    return won, np.where(won == 1.0, net.to_numpy(dtype=float), np.where(won == 0, 0.0, np.nan))
 
 
 def appeal_deadline(denial_date: pd.Series, window_days: pd.Series | np.ndarray) -> pd.Series:

@@ -18,7 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from features.contract import DENIAL_CATEGORIES
 from features.registry import CATEGORICAL, FEATURE_NAMES
 from training import metrics as m
-from training.data import recovery_matrix, recovery_windows
+from training.data import recovery_windows
 from training.model import ClaimriskModel
 from training.train import Split
 from training.worklist import effort_hours, priority_order
@@ -31,7 +31,9 @@ LOGISTIC_ROWS = 100_000
 
 def logistic_baseline(matrix: pd.DataFrame, train_rows: np.ndarray) -> object:
     """Logistic regression on the same features (numeric scaled, categoricals one-hot)."""
-    numeric = [n for n in FEATURE_NAMES if n not in CATEGORICAL]
+    seen = matrix.iloc[train_rows]
+    # a column never filled in training (eligibility dates from X12 alone) carries nothing
+    numeric = [n for n in FEATURE_NAMES if n not in CATEGORICAL and seen[n].notna().any()]
     categorical = list(CATEGORICAL)
     prep = ColumnTransformer(
         [
@@ -150,7 +152,7 @@ def evaluate(
     rows = decided[in_report]
     yr = matrix["label_overturned"].to_numpy(dtype=float)[rows]
     cats = matrix["label_category"].to_numpy(dtype=object)[rows]
-    pr = model.recovery_calibrator(model.recovery.predict(recovery_matrix(x[rows], cats)))
+    pr = model.recovery_probability(x[rows], cats)
     out.update(_prefixed("recovery", m.binary_metrics(yr, pr)))
     recovery_frame = pd.DataFrame({"y": yr, "model": pr})
     if truth_rows is not None:

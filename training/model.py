@@ -24,6 +24,7 @@ from features.contract import DENIAL_CATEGORIES
 from features.pipeline import FeaturePipeline
 from training.calibration import Calibrator
 from training.data import recovery_matrix
+from training.priors import PriorRecovery
 from training.worklist import (
     effort_hours,
     next_steps,
@@ -45,7 +46,7 @@ class ClaimriskModel:
     denial: lgb.Booster
     denial_calibrator: Calibrator
     category: lgb.Booster
-    recovery: lgb.Booster
+    recovery: lgb.Booster | PriorRecovery
     recovery_calibrator: Calibrator
     amount: lgb.Booster
     #: Calibrated-probability cut points: ``medium`` and ``high`` (see ``training.train``).

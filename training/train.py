@@ -8,8 +8,9 @@ Which rows teach which model:
 - ``denial``: every claim with a first remit; train window → boosters, validation window →
   early stopping, calibration and the risk-band thresholds.
 - ``category``: denied claims, same windows; labels are indices into ``DENIAL_CATEGORIES``.
-- ``recovery``: denials with a decided appeal, windows by denial date (see ``training.data``);
-  the denial's category is a feature.
+- ``recovery``: denials whose recovery is known (a decided appeal, or what the 835s show: see
+  ``features.labels``), windows by denial date (see ``training.data``); the denial's category is
+  a feature. Too few of them, and a documented prior by category stands in (``training.priors``).
 - ``amount``: paid claims; target = paid ÷ billed. A denial's stake is what the payer would have
   paid on a clean claim like it, which paid claims show directly and in far larger numbers than
   the few recovered appeals.
@@ -21,13 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from features.contract import DENIAL_CATEGORIES
 from features.pipeline import FeaturePipeline
 from training.boosters import DEFAULT_PARAMS, fit_booster
-from training.calibration import choose_calibrator
+from training.calibration import Calibrator, choose_calibrator
 from training.data import (
     RECOVERY_FEATURES,
     Windows,
@@ -37,6 +39,7 @@ from training.data import (
     recovery_windows,
 )
 from training.model import ClaimriskModel
+from training.priors import PriorRecovery, too_few
 
 #: Risk bands: the top 10 % of validation claims are ``high`` (what an office can review before
 #: submission), the next 15 % ``medium``.
@@ -63,6 +66,37 @@ class Split:
 
 def _rows(mask: np.ndarray, split: Split, which: str) -> np.ndarray:
     return np.flatnonzero(mask & (split.window == which))
+
+
+def _fit_recovery(
+    matrix: pd.DataFrame, x: np.ndarray, params: dict[str, dict[str, Any]], progress: Progress
+) -> tuple[lgb.Booster | PriorRecovery, Calibrator, dict[str, Any]]:
+    """The recovery booster on labelled denials, or the documented prior when they are too few."""
+    decided = np.flatnonzero(matrix["label_overturned"].notna().to_numpy())
+    source = matrix["label_recovery_source"].iloc[decided].dropna().unique().tolist()
+    rec_window = recovery_windows(matrix["remit_date"].iloc[decided])
+    xr = recovery_matrix(x[decided], matrix["label_category"].to_numpy(dtype=object)[decided])
+    yr = matrix["label_overturned"].to_numpy(dtype=float)[decided]
+    rtr, rva = rec_window == "train", rec_window == "valid"
+    rows = {"recovery_train": int(rtr.sum()), "recovery_valid": int(rva.sum())}
+    labels = source[0] if source else "none"
+    why = too_few(yr[rtr], yr[rva])
+    if why:
+        progress(f"recovery: {why}; using the published overturn rates by category instead")
+        meta = {"labels": labels, "model": "prior", "why": why, "rows": rows, "brier": {}}
+        return PriorRecovery(), Calibrator("identity"), meta
+    progress(
+        f"recovery: {rtr.sum():,} train / {rva.sum():,} validation labelled denials ({labels})"
+    )
+    recovery = fit_booster(
+        params["recovery"], xr[rtr], yr[rtr], xr[rva], yr[rva], names=RECOVERY_FEATURES
+    )
+    calibrator, briers = choose_calibrator(recovery.predict(xr[rva]), yr[rva])
+    return (
+        recovery,
+        calibrator,
+        {"labels": labels, "model": "booster", "rows": rows, "brier": briers},
+    )
 
 
 def fit_models(
@@ -111,17 +145,8 @@ def fit_models(
     )
     counts.update(category_train=len(tr), category_valid=len(va))
 
-    decided = np.flatnonzero(matrix["label_overturned"].notna().to_numpy())
-    rec_window = recovery_windows(matrix["remit_date"].iloc[decided])
-    xr = recovery_matrix(x[decided], matrix["label_category"].to_numpy(dtype=object)[decided])
-    yr = matrix["label_overturned"].to_numpy(dtype=float)[decided]
-    rtr, rva = rec_window == "train", rec_window == "valid"
-    progress(f"recovery: {rtr.sum():,} train / {rva.sum():,} validation decided appeals")
-    recovery = fit_booster(
-        params["recovery"], xr[rtr], yr[rtr], xr[rva], yr[rva], names=RECOVERY_FEATURES
-    )
-    recovery_cal, recovery_briers = choose_calibrator(recovery.predict(xr[rva]), yr[rva])
-    counts.update(recovery_train=int(rtr.sum()), recovery_valid=int(rva.sum()))
+    recovery, recovery_cal, recovery_meta = _fit_recovery(matrix, x, params, progress)
+    counts.update(recovery_meta.pop("rows"))
 
     paid = matrix["label_paid_amount"].notna().to_numpy() & (
         matrix["total_charge"].to_numpy(dtype=float) > 0
@@ -157,8 +182,9 @@ def fit_models(
             },
             "calibration": {
                 "denial": {"chosen": denial_cal.method, "brier": denial_briers},
-                "recovery": {"chosen": recovery_cal.method, "brier": recovery_briers},
+                "recovery": {"chosen": recovery_cal.method, "brier": recovery_meta.pop("brier")},
             },
+            "recovery": recovery_meta,
             "thresholds": thresholds,
             "params": params,
             "feature_names": list(pipeline.get_feature_names_out()),
