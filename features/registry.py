@@ -7,6 +7,7 @@ into plain-language reasons.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -271,3 +272,13 @@ HISTORY_FEATURES: tuple[FeatureSpec, ...] = (
 FEATURES: tuple[FeatureSpec, ...] = CLAIM_FEATURES + HISTORY_FEATURES
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 CATEGORICAL: tuple[str, ...] = tuple(f.name for f in FEATURES if f.kind == "categorical")
+
+
+def reading(column: str) -> tuple[str, ...]:
+    """The features computed from a contract column, by their declared ``source``.
+
+    What scoring marginalises over when a claim cannot tell that column (an 837 never carries
+    the eligibility check date): the declared sources are the one record of what reads what.
+    """
+    word = re.compile(rf"\b{re.escape(column)}\b")
+    return tuple(f.name for f in FEATURES if word.search(f.source))

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
     app.state.slot = ModelSlot(loaded, settings.tracking_uri)
     app.state.metrics = Metrics()
     app.add_middleware(BatchLane, fastapi=app)  # inside Guard: its limits and metrics apply
+    app.add_middleware(claims.X12Dispatch)
     app.add_middleware(Guard, max_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     errors.install(app)
     for router in (claims.router, worklist.router, model.router, health.router):

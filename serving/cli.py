@@ -160,18 +160,29 @@ def score_command(
         Path | None,
         typer.Option(help="Or a dataset folder (as generate, ingest and import write it)."),
     ] = None,
+    x12: Annotated[
+        list[Path] | None,
+        typer.Option(help="Or 837 files before submission (repeat the option): a row per CLM."),
+    ] = None,
     explain: Explain = "none",
     skip_invalid: SkipInvalid = False,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
 ) -> None:
     """Score a file of claims offline through the same path as the API. Claims that break the
-    contract are written to OUT's .rejects.csv, and the exit status is 1 unless --skip-invalid."""
-    from serving.offline import score_file
+    contract, or could not be read from an 837, are written to OUT's .rejects.csv, and the exit
+    status is 1 unless --skip-invalid."""
+    from serving.offline import score_file, score_x12_files
     from training.bundle import BundleError
 
-    source = _one_source(input, data, "--input")
+    if x12 and (input or data):
+        typer.echo("error: give one of --input FILE, --data DIR or --x12 FILE...", err=True)
+        raise typer.Exit(2)
     try:
-        outcome = score_file(model, source, out, explain, tracking_uri)
+        if x12:
+            outcome = score_x12_files(model, x12, out, explain, tracking_uri)
+        else:
+            source = _one_source(input, data, "--input")
+            outcome = score_file(model, source, out, explain, tracking_uri)
     except (BundleError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

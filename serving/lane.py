@@ -132,7 +132,10 @@ class BatchLane:
     def _large(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["path"] != LANE_PATH or scope["method"] != "POST":
             return False
-        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        headers = dict(scope.get("headers") or [])
+        if not headers.get(b"content-type", b"").lower().startswith(b"application/json"):
+            return False  # 837 bodies are read and scored by the route
+        length = headers.get(b"content-length", b"")
         state = self.fastapi.state
         return (
             length.isdigit()

@@ -20,8 +20,9 @@ from features.codes import ADJUSTMENT_CODE
 from features.io import load_dataset, read_folder
 from features.labels import open_denials
 from features.validate import REJECT_COLUMNS, validate_claims
+from features.x12.ingest import ingest
 from serving.state import load
-from training.scoring import Denials, Scored, flat_scores, rank_valid, score_claims
+from training.scoring import Denials, Scored, flat_scores, rank_valid, score_claims, score_x12
 from training.tracking import flatten, json_shaped, unflatten
 
 DENIAL_COLUMNS = ("carc_codes", "denied_amount", "denial_date")
@@ -109,6 +110,42 @@ def score_file(
         int((result["status"] == "scored").sum()),
         len(scored.rejected_ids) + int(scored.rejects["claim_id"].isna().any()),
         _write_rejects(scored.rejects, out),
+    )
+
+
+def score_x12_files(
+    model: str, paths: list[Path], out: Path, explain: str = "none", tracking_uri: str | None = None
+) -> Outcome:
+    """Score the claims of 837 files before submission: one row per CLM read, with the API's
+    fields. What could not be read (a claim, a transaction set, a file) goes to the rejects file
+    with its segment and reason, beside the claims that broke the contract."""
+    if out.suffix not in FORMATS:
+        write(pd.DataFrame(), out)
+    loaded = load(model, tracking_uri)
+    result = score_x12(loaded.model, ingest(paths), explain)  # type: ignore[arg-type]
+    unread = pd.DataFrame(
+        [
+            (
+                e["id"] if e["what"] == "claim" else None,
+                e["file"],
+                e["segment"],
+                e["what"],
+                "read",
+                e["id"],
+                e["reason"],
+            )
+            for e in result.read_errors
+        ],
+        columns=list(REJECT_COLUMNS),
+    )
+    frame = flat_scores(result.scored, result.claim_ids)
+    frame["model_version"] = loaded.version
+    write(frame, out)
+    rejects = pd.concat([result.scored.rejects, unread], ignore_index=True)
+    return Outcome(
+        int((frame["status"] == "scored").sum()),
+        len(result.scored.rejected_ids) + len(unread),
+        _write_rejects(rejects, out),
     )
 
 

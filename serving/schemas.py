@@ -142,11 +142,32 @@ class ClaimScore(BaseModel):
         default_factory=list,
         description="Codes the model never saw in training: scored, with less confidence.",
     )
+    unknown_inputs: list[str] | None = Field(
+        None,
+        description="Contract fields the claim could not tell (an 837 has no eligibility check "
+        "date): scored as the average over training claims' values, not as absent.",
+    )
+    denial_probability_range: list[float] | None = Field(
+        None,
+        description="Lowest and highest denial probability over those values: how far the "
+        "score may move once the unknown inputs are known.",
+    )
+
+
+class ReadError(BaseModel):
+    file: str
+    segment: int = Field(description="Position of the segment where it starts (0: whole file).")
+    what: str = Field(description="file, interchange, transaction, claim or content.")
+    id: str = Field(description="The claim's CLM01 or the transaction's ST02, when known.")
+    reason: str
 
 
 class ScoreResponse(BaseModel):
     model_version: str
     scores: list[ClaimScore]
+    read_errors: list[ReadError] | None = Field(
+        None, description="837 bodies only: what could not be read or scored, and why."
+    )
 
 
 class OpenDenial(BaseModel):

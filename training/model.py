@@ -25,6 +25,7 @@ from features.pipeline import FeaturePipeline
 from training.calibration import Calibrator
 from training.data import recovery_matrix
 from training.priors import PriorRecovery
+from training.unknowns import Donors
 from training.worklist import (
     effort_hours,
     next_steps,
@@ -52,6 +53,8 @@ class ClaimriskModel:
     #: Calibrated-probability cut points: ``medium`` and ``high`` (see ``training.train``).
     thresholds: dict[str, float]
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Training claims standing in for inputs a claim cannot tell (``training.unknowns``).
+    donors: Donors | None = None
 
     # -- inputs --------------------------------------------------------------------------------
 

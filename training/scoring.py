@@ -28,8 +28,11 @@ from features.codes import denial_categories
 from features.contract import DENIAL_CATEGORIES
 from features.labels import appeal_deadline
 from features.validate import REJECT_COLUMNS, validate_claims
+from features.x12.claims837 import NOT_IN_837
+from features.x12.ingest import Ingested
 from training import explain
 from training.model import ClaimriskModel
+from training.unknowns import marginal_contributions, marginalise
 
 Explain = Literal["all", "flagged", "none"]
 CATEGORIES = np.asarray(DENIAL_CATEGORIES, dtype=object)
@@ -43,6 +46,9 @@ FLAT_COLUMNS = (
     "factors",
     "actions",
     "unknown_codes",
+    "unknown_inputs",
+    "denial_probability_low",
+    "denial_probability_high",
     "problems",
 )
 
@@ -60,7 +66,11 @@ class Scored:
 
 
 def score_claims(
-    model: ClaimriskModel, claims: pd.DataFrame, lines: pd.DataFrame, explain_mode: Explain
+    model: ClaimriskModel,
+    claims: pd.DataFrame,
+    lines: pd.DataFrame,
+    explain_mode: Explain,
+    unknown: Sequence[str] = (),
 ) -> Scored:
     """Validate, then score every claim that passed (input order)."""
     typed, rejects = validate_claims(claims, lines)
@@ -71,7 +81,53 @@ def score_claims(
     ok_lines = typed["claim_lines"][typed["claim_lines"]["claim_id"].isin(ok_claims["claim_id"])]
     if len(ok_claims) == 0:
         return Scored([], rejects)
-    return Scored(score_valid(model, ok_claims, ok_lines, explain_mode), rejects)
+    return Scored(score_valid(model, ok_claims, ok_lines, explain_mode, unknown), rejects)
+
+
+@dataclass(frozen=True)
+class ScoredX12:
+    """Scores of the claims an 837 gave, and everything in it that could not be read."""
+
+    scored: Scored
+    claim_ids: list[str]  # every claim read, in file order
+    read_errors: list[dict[str, Any]]  # file, segment, what, id, reason
+
+
+def score_x12(model: ClaimriskModel, ingested: Ingested, explain_mode: Explain) -> ScoredX12:
+    """Score the claims of 837 content read by ``features.x12.ingest``.
+
+    The columns an 837 never carries (``NOT_IN_837``) are unknown, not absent. A claim or
+    transaction set the reader refused is a read error naming its segment; an 835 in the
+    content is one too (remits are loaded into the store, not scored).
+    """
+    errors = [
+        {"file": r.file, "segment": r.position, "what": r.what, "id": r.id, "reason": r.reason}
+        for f in ingested.files
+        for r in f.rejected
+    ]
+    errors += [
+        {"file": f.path.name, "segment": 0, "what": "file", "id": "", "reason": f.error}
+        for f in ingested.files
+        if f.error
+    ]
+    errors += [
+        {
+            "file": f.path.name,
+            "segment": 0,
+            "what": "file",
+            "id": "",
+            "reason": "an 835 holds remits, not claims to score: load it with `claimrisk db load`",
+        }
+        for f in ingested.files
+        if f.remits
+    ]
+    claims, lines = ingested.tables["claims"], ingested.tables["claim_lines"]
+    scored = (
+        score_claims(model, claims, lines, explain_mode, NOT_IN_837)
+        if len(claims)
+        else Scored([], pd.DataFrame(columns=list(REJECT_COLUMNS)))
+    )
+    return ScoredX12(scored, claims["claim_id"].tolist(), errors)
 
 
 def score_valid(
@@ -79,20 +135,33 @@ def score_valid(
     claims: pd.DataFrame | dict,
     lines: pd.DataFrame | dict,
     explain_mode: Explain,
+    unknown: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Per validated claim: calibrated denial probability, band, likely categories, unknown
-    codes and, for explained claims, factors and actions."""
+    codes and, for explained claims, factors and actions.
+
+    ``unknown`` names contract columns the claims cannot tell (an 837 has no eligibility check
+    date): they are marginalised (``training.unknowns``), and each score says which inputs were
+    unknown and the range the score may move in once they are known.
+    """
     encoded = model.pipeline.encode(claims, lines)
     x = encoded.matrix
-    p = model.denial_probability(x)
+    marginal = marginalise(model, x, unknown) if unknown and model.donors is not None else None
+    p = model.denial_probability(x) if marginal is None else marginal.probability
     band = model.risk_band(p)
-    cats = model.category_probabilities(x)
+    cats = model.category_probabilities(x) if marginal is None else marginal.categories
     top = np.argsort(-cats, axis=1)[:, :3]
     explained = {"all": np.ones(len(x), bool), "none": np.zeros(len(x), bool)}.get(
         explain_mode, band != "low"
     )
     rows = np.flatnonzero(explained)
-    contributions = model.denial_contributions(x[rows]) if len(rows) else None
+    contributions = None
+    if len(rows):
+        contributions = (
+            model.denial_contributions(x[rows])
+            if marginal is None
+            else marginal_contributions(model, x[rows], unknown)
+        )
     position = {r: i for i, r in enumerate(rows.tolist())}
     out = []
     for i, claim_id in enumerate(_claim_ids(claims)):
@@ -106,6 +175,13 @@ def score_valid(
             ],
             "unknown_codes": encoded.unseen[i],
         }
+        if unknown:
+            item["unknown_inputs"] = list(unknown)
+            item["denial_probability_range"] = (
+                None
+                if marginal is None
+                else [round(float(marginal.low[i]), 6), round(float(marginal.high[i]), 6)]
+            )
         if i in position:
             context = explain.Context(
                 values=x[i],
@@ -134,6 +210,9 @@ def flat_scores(scored: Scored, claim_order: Sequence[str]) -> pd.DataFrame:
         row["factors"] = json.dumps(s["factors"]) if s.get("factors") is not None else None
         row["actions"] = json.dumps(s["actions"]) if s.get("actions") is not None else None
         row["unknown_codes"] = "|".join(s["unknown_codes"])
+        row["unknown_inputs"] = "|".join(s.get("unknown_inputs", []))
+        spread = s.get("denial_probability_range") or (None, None)
+        row["denial_probability_low"], row["denial_probability_high"] = spread
         by_id[s["claim_id"]] = row
     for claim_id, problems in scored.rejects.groupby("claim_id", sort=False):
         fields = problems[["table", "row", "field", "rule", "got", "message"]]
@@ -224,4 +303,5 @@ __all__ = [
     "rank_valid",
     "score_claims",
     "score_valid",
+    "score_x12",
 ]

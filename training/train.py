@@ -40,6 +40,7 @@ from training.data import (
 )
 from training.model import ClaimriskModel
 from training.priors import PriorRecovery, too_few
+from training.unknowns import Donors
 
 #: Risk bands: the top 10 % of validation claims are ``high`` (what an office can review before
 #: submission), the next 15 % ``medium``.
@@ -171,6 +172,7 @@ def fit_models(
         recovery_calibrator=recovery_cal,
         amount=amount,
         thresholds=thresholds,
+        donors=Donors.draw(x[_rows(labelled, split, "train")]),
         metadata={
             "windows": split.windows.as_dict(),
             "rows": counts,

@@ -34,6 +34,10 @@ PRINCIPAL_DX = {"ABK", "BK"}
 OTHER_DX = {"ABF", "BF"}
 
 
+#: Contract fields the practice-management system holds and an 837 never carries: a claim read
+#: from an 837 leaves them empty, and scoring treats them as unknown rather than absent.
+NOT_IN_837: tuple[str, ...] = ("eligibility_verified_date",)
+
 class BadValue(ValueError):
     """A value in a claim or remit that cannot be true: the claim or remit is rejected whole."""
 

@@ -14,13 +14,14 @@ so, so that the user can correct ``payers`` before training.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from features.contract import TABLES
-from features.x12.claims837 import read_837
+from features.x12.claims837 import NOT_IN_837, read_837
 from features.x12.remits835 import read_835
 from features.x12.segments import (
     DEFAULT_MAX_BYTES,
@@ -28,6 +29,7 @@ from features.x12.segments import (
     Rejected,
     X12FileError,
     bulk_parsing,
+    read_bytes,
     read_file,
 )
 
@@ -164,14 +166,16 @@ class _Rows:
     payers: dict[str, dict] = field(default_factory=dict)
 
 
-def _read_one(path: Path, index: int, rows: _Rows, max_bytes: int) -> FileResult:
+#: Where X12 content comes from: a file (read when its turn comes) or bytes already in memory.
+Source = tuple[Path, Callable[[], ParsedFile]]
+
+
+def _read_one(source: Source, index: int, rows: _Rows) -> FileResult:
     """One file into ``rows``; a file that cannot be read at all is an error, never a raise."""
+    path, read = source
     result = FileResult(path)
-    if not path.exists():
-        result.error = f"{path}: no such file"
-        return result
     try:
-        parsed: ParsedFile = read_file(path, max_bytes)
+        parsed: ParsedFile = read()
     except X12FileError as exc:
         result.error = str(exc)
         return result
@@ -212,10 +216,29 @@ def _read_one(path: Path, index: int, rows: _Rows, max_bytes: int) -> FileResult
     return result
 
 
+def _file_source(path: Path, max_bytes: int) -> Source:
+    def read() -> ParsedFile:
+        if not path.exists():
+            raise X12FileError(f"{path}: no such file")
+        return read_file(path, max_bytes)
+
+    return path, read
+
+
 def ingest(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Ingested:
     """Read every X12 file under ``paths`` into one dataset; one bad file never stops the rest."""
+    return _ingest([_file_source(p, max_bytes) for p in x12_files(paths)])
+
+
+def ingest_bytes(data: bytes, name: str) -> Ingested:
+    """X12 content already in memory (a request body), read exactly as a file of that name."""
+    path = Path(name)
+    return _ingest([(path, lambda: read_bytes(data, path))])
+
+
+def _ingest(sources: list[Source]) -> Ingested:
     rows = _Rows()
-    results = [_read_one(path, i, rows, max_bytes) for i, path in enumerate(x12_files(paths))]
+    results = [_read_one(source, i, rows) for i, source in enumerate(sources)]
     claims, lines, remits = rows.claims, rows.lines, rows.remits
     adjustments, remarks, payer_rows = rows.adjustments, rows.remarks, rows.payers
     claims_df, lines_df, duplicates, renamed = _unique_claims(claims, lines)
@@ -257,7 +280,7 @@ def ingest(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Ingested:
         "type were used ("
         + ", ".join(f"{t} {f}/{a} days" for t, (f, a) in DEFAULT_LIMITS.items())
         + "; docs/x12.md); correct payers.csv if you know your contracts",
-        "eligibility_verified_date is not in the 837: left empty",
+        ", ".join(NOT_IN_837) + " not in the 837: left empty (unknown, not 'never checked')",
     ]
     return Ingested(
         tables=tables,

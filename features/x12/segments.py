@@ -338,7 +338,7 @@ def group_transactions(path: Path, segments: list[Segment], out: ParsedFile) -> 
 # -- files -----------------------------------------------------------------------------------
 
 
-def _read_text(path: Path, max_bytes: int) -> str:
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
@@ -348,15 +348,21 @@ def _read_text(path: Path, max_bytes: int) -> str:
         ) from None
     if len(data) > max_bytes:
         raise X12FileError(f"{path}: larger than {max_bytes:,} bytes; split it or raise --max-mb")
-    try:
-        return data.decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise X12FileError(f"{path}: not ASCII text at byte {exc.start}") from None
+    return data
 
 
 def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
     """Every interchange and transaction set of one X12 file, accepted or rejected whole."""
-    text = _read_text(path, max_bytes)
+    return read_bytes(_read_bytes(path, max_bytes), path)
+
+
+def read_bytes(data: bytes, path: Path) -> ParsedFile:
+    """Every interchange and transaction set of X12 content (a file's, or a request body's:
+    ``path`` then only names it in messages)."""
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise X12FileError(f"{path}: not ASCII text at byte {exc.start}") from None
     stripped = text.lstrip()
     if not stripped.startswith("ISA"):
         first = stripped[:20].replace("\n", " ")

@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from features.x12.ingest import ingest_bytes
 from serving import examples
 from serving.deps import AppMetrics, AppSettings, CurrentModel, ScoringKey
 from serving.errors import ClaimriskError, InvalidClaims, TooLarge
 from serving.pool import compute
-from serving.schemas import ScoreRequest, ScoreResponse, claim_columns, contract_problems
-from training.scoring import score_valid
+from serving.schemas import Explain, ScoreRequest, ScoreResponse, claim_columns, contract_problems
+from training.scoring import score_valid, score_x12
 
 router = APIRouter()
 SCORE_BODY = Body(openapi_examples={"therapy claim": {"value": examples.SCORE_REQUEST}})
@@ -41,12 +43,23 @@ def valid_columns(
     return claim_columns(claims)
 
 
+#: An 837 body: the claims a billing system is about to submit, as it writes them.
+X12_TYPE = "application/edi-x12"
+X12_PATH = "/v1/claims/score/x12"
+X12_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {X12_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
 @router.post(
     "/v1/claims/score",
     response_model=ScoreResponse,
     response_model_exclude_none=True,
     dependencies=[ScoringKey],
-    summary="Denial risk of claims before submission",
+    summary="Denial risk of claims before submission (an 837 body: see /v1/claims/score/x12)",
 )
 async def score_claims(
     body: Annotated[ScoreRequest, SCORE_BODY],
@@ -59,7 +72,68 @@ async def score_claims(
     scores = await compute(
         request.app, len(body.claims), score_valid, loaded.model, header, lines, body.explain
     )
-    metrics.claims.inc(len(scores))
-    for s in scores:
-        metrics.scores.observe(s["denial_probability"])
-    return ScoreResponse(model_version=loaded.version, scores=scores)
+    return _counted(ScoreResponse(model_version=loaded.version, scores=scores), metrics)
+
+
+@router.post(
+    X12_PATH,
+    response_model=ScoreResponse,
+    response_model_exclude_none=True,
+    dependencies=[ScoringKey],
+    summary="The same for an 837 body (also taken at /v1/claims/score as application/edi-x12)",
+    openapi_extra=X12_BODY,
+)
+async def score_837(
+    request: Request,
+    loaded: CurrentModel,
+    settings: AppSettings,
+    metrics: AppMetrics,
+    explain: Explain = "flagged",
+) -> ScoreResponse:
+    """Every CLM read is scored, or named in ``read_errors`` with its segment and reason; the
+    fields an 837 never carries are unknown inputs (see ``unknown_inputs``), not absent ones."""
+    data = await request.body()
+    size = data.count(b"CLM")  # an upper bound on the claims, before reading them
+    ingested = await compute(request.app, size, ingest_bytes, data, "request.x12")
+    claims = len(ingested.tables["claims"])
+    if claims > settings.max_batch:
+        raise TooLarge(f"{claims} claims in the 837: send at most {settings.max_batch} per request")
+    result = await compute(request.app, claims, score_x12, loaded.model, ingested, explain)
+    errors = result.read_errors + [
+        {
+            "file": "request.x12",
+            "segment": 0,
+            "what": "claim",
+            "id": str(p["claim_id"]),
+            "reason": f"{p['field']}: {p['message']}",
+        }
+        for p in result.scored.rejects.to_dict("records")
+    ]
+    if not result.scored.scores and errors:
+        raise InvalidClaims("no claim of the 837 could be scored", errors=errors[:50])
+    response = ScoreResponse(
+        model_version=loaded.version, scores=result.scored.scores, read_errors=errors
+    )
+    return _counted(response, metrics)
+
+
+def _counted(response: ScoreResponse, metrics) -> ScoreResponse:
+    metrics.claims.inc(len(response.scores))
+    for s in response.scores:
+        metrics.scores.observe(s.denial_probability)
+    return response
+
+
+class X12Dispatch:
+    """ASGI middleware: an 837 posted to ``/v1/claims/score`` goes to the 837 route, so that a
+    billing system can send either body to one address."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/claims/score":
+            kind = dict(scope.get("headers") or []).get(b"content-type", b"")
+            if kind.split(b";")[0].strip().lower() == X12_TYPE.encode():
+                scope = {**scope, "path": X12_PATH, "raw_path": X12_PATH.encode()}
+        await self.app(scope, receive, send)
