@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from features import cli as features_cli
+from store import cli as store_cli
 from training import cli as training_cli
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 features_cli.register(app)
 training_cli.register(app)
+store_cli.register(app)
 
 
 def _version(show: bool) -> None:

@@ -59,11 +59,16 @@ def next_steps(categories: np.ndarray, expected: np.ndarray, expired: np.ndarray
     return np.where(expired | (per_hour < WRITE_OFF_BELOW_PER_HOUR), "write_off", steps)
 
 
+def value_band(expected: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """Expected dollars per hour of work on a log scale, in near-equal bands (higher first)."""
+    per_hour = np.maximum(expected, 0) / np.maximum(hours, 1e-9)
+    return np.floor(np.log(np.maximum(per_hour, 1e-9)) / NEAR_EQUAL)
+
+
 def priority_order(expected: np.ndarray, hours: np.ndarray, days_left: np.ndarray) -> np.ndarray:
     """Indices of items in working order (see the module docstring)."""
     expired = days_left < 0
-    per_hour = np.maximum(expected, 0) / np.maximum(hours, 1e-9)
-    band = np.floor(np.log(np.maximum(per_hour, 1e-9)) / NEAR_EQUAL)
+    band = value_band(expected, hours)
     # lexsort: the last key is primary
     return np.lexsort((np.arange(len(expected)), days_left, -band, expired))
 

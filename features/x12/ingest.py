@@ -63,6 +63,7 @@ class FileResult:
     clm_read: int = 0
     clp_read: int = 0
     error: str = ""
+    interchanges: list[tuple[str, str]] = field(default_factory=list)  # (ISA06, ISA13) each
     tolerated: list[str] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
 
@@ -84,6 +85,9 @@ class Ingested:
     duplicate_claims: int
     renamed_claims: int
     notes: list[str]
+    #: The unmatched remits' CAS and remark rows (the store matches them to claims it holds).
+    unmatched_adjustments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unmatched_remarks: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def x12_files(paths: list[Path]) -> list[Path]:
@@ -180,6 +184,7 @@ def _read_one(source: Source, index: int, rows: _Rows) -> FileResult:
         result.error = str(exc)
         return result
     result.version, result.rejected = parsed.version, list(parsed.rejected)
+    result.interchanges = list(parsed.interchanges)
     result.clm_read, result.clp_read = parsed.clm_read, parsed.clp_read
     tolerated, kinds = list(parsed.tolerated), []
     for tx in parsed.transactions:
@@ -290,6 +295,8 @@ def _ingest(sources: list[Source]) -> Ingested:
         duplicate_claims=duplicates,
         renamed_claims=renamed,
         notes=notes,
+        unmatched_adjustments=adj_df[~adj_df["remit_id"].isin(keep)].reset_index(drop=True),
+        unmatched_remarks=rem_df[~rem_df["remit_id"].isin(keep)].reset_index(drop=True),
     )
 
 

@@ -165,6 +165,7 @@ class ParsedFile:
     tolerated: list[str] = field(default_factory=list)
     clm_read: int = 0  # CLM segments in the file, accepted or not
     clp_read: int = 0  # CLP segments in the file, accepted or not
+    interchanges: list[tuple[str, str]] = field(default_factory=list)  # (ISA06, ISA13) each
 
     @property
     def version(self) -> str:
@@ -384,6 +385,8 @@ def read_bytes(data: bytes, path: Path) -> ParsedFile:
                 out.rejected.append(Rejected(path.name, count + 1, "interchange", "", str(exc)))
                 break
             out.tolerated += notes
+            isa = stripped[start : start + 200].split(seps.element, 14)
+            out.interchanges.append((isa[6].strip(), isa[13].strip()))
             end = _interchange_end(stripped, start, seps)
             segments, tolerated = tokenize(stripped[start:end], seps, count)
             out.tolerated += sorted(tolerated)

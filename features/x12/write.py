@@ -64,8 +64,11 @@ def _seg(*elements: object) -> str:
 class Envelope:
     """ISA/GS/ST/SE/GE/IEA around transaction bodies, with correct counts and control numbers."""
 
-    def __init__(self, functional_id: str, version: str, when: dt.datetime) -> None:
+    def __init__(
+        self, functional_id: str, version: str, when: dt.datetime, control: int = 1
+    ) -> None:
         self.functional_id, self.version, self.when = functional_id, version, when
+        self.control = f"{control:09d}"  # ISA13: unique per interchange a sender sends
 
     def wrap(self, transaction: str, bodies: Iterable[list[str]]) -> str:
         date6, date8, time4 = (
@@ -78,7 +81,7 @@ class Envelope:
             + SENDER.ljust(15)
             + "*ZZ*"
             + RECEIVER.ljust(15)
-            + f"*{date6}*{time4}*^*00501*000000001*0*P*:~",
+            + f"*{date6}*{time4}*^*00501*{self.control}*0*P*:~",
             _seg("GS", self.functional_id, SENDER, RECEIVER, date8, time4, "1", "X", self.version),
         ]
         count = 0
@@ -87,7 +90,7 @@ class Envelope:
             # ST03 (implementation convention) is used by the 837, not by the 835
             st = _seg("ST", transaction, control, self.version if transaction == "837" else "")
             out += [st, *body, _seg("SE", len(body) + 2, control)]
-        out += [_seg("GE", count, "1"), _seg("IEA", "1", "000000001")]
+        out += [_seg("GE", count, "1"), _seg("IEA", "1", self.control)]
         return "\n".join(out) + "\n"
 
 
@@ -236,15 +239,23 @@ def _claims_837(
         yield body
 
 
-def write_837(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
-    """One 837P file (professional claims) and one 837I file (institutional), if any."""
+def write_837(
+    tables: dict[str, pd.DataFrame],
+    folder: Path,
+    control: int = 1,
+    when: dt.datetime = dt.datetime(2026, 1, 1, 12, 0),
+    prefix: str = "claims",
+) -> list[Path]:
+    """One 837P file (professional claims) and one 837I file (institutional), if any, with
+    interchange control numbers ``control`` and ``control + 1``."""
     folder.mkdir(parents=True, exist_ok=True)
     claims, lines, payers = tables["claims"], tables["claim_lines"], tables["payers"]
     written = []
-    when = dt.datetime(2026, 1, 1, 12, 0)
-    for kind, version, name in (
-        ("professional", VERSION_837P, "claims_837p.x12"),
-        ("institutional", VERSION_837I, "claims_837i.x12"),
+    for offset, (kind, version, name) in enumerate(
+        (
+            ("professional", VERSION_837P, f"{prefix}_837p.x12"),
+            ("institutional", VERSION_837I, f"{prefix}_837i.x12"),
+        )
     ):
         subset = claims[claims["claim_type"] == kind]
         if subset.empty:
@@ -256,7 +267,7 @@ def write_837(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
             kind == "institutional",
         )
         path = folder / name
-        path.write_text(Envelope("HC", version, when).wrap("837", bodies))
+        path.write_text(Envelope("HC", version, when, control + offset).wrap("837", bodies))
         written.append(path)
     return written
 
@@ -377,15 +388,20 @@ def _remits_835(tables: dict[str, pd.DataFrame]) -> Iterable[list[str]]:
         yield body
 
 
-def write_835(tables: dict[str, pd.DataFrame], folder: Path) -> Path:
+def write_835(
+    tables: dict[str, pd.DataFrame],
+    folder: Path,
+    control: int = 3,
+    when: dt.datetime = dt.datetime(2026, 1, 1, 12, 0),
+    name: str = "remits_835.x12",
+) -> Path:
     """One 835 file: a transaction per payer and remit date, every CAS and remark kept."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "remits_835.x12"
-    when = dt.datetime(2026, 1, 1, 12, 0)
-    path.write_text(Envelope("HP", VERSION_835, when).wrap("835", _remits_835(tables)))
+    path = folder / name
+    path.write_text(Envelope("HP", VERSION_835, when, control).wrap("835", _remits_835(tables)))
     return path
 
 
 def write_x12(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
-    """The whole dataset as 837P, 837I and 835 files in ``folder``."""
+    """The whole dataset as 837P, 837I and 835 files in ``folder`` (interchanges 1, 2 and 3)."""
     return [*write_837(tables, folder), write_835(tables, folder)]

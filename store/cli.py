@@ -1,0 +1,144 @@
+"""``claimrisk db ...`` and ``claimrisk user add``: the store from the command line."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+Db = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Store URL (default: CLAIMRISK_DATABASE_URL, else data/claimrisk.db)."
+    ),
+]
+db_app = typer.Typer(help="The store: create or migrate it, load files into it, export it.")
+user_app = typer.Typer(help="Users of the store and their API keys.")
+
+
+def _engine(db: str | None, fresh: bool = False):
+    """The store's engine; unless ``fresh``, refuse one whose schema is not the current one."""
+    from store.db import engine, redacted
+    from store.migrate import current, head
+
+    eng = engine(db)
+    try:
+        at = current(eng)
+    except OperationalError as exc:
+        typer.echo(f"error: cannot reach the store at {redacted(db or '')}: {exc.orig}", err=True)
+        raise typer.Exit(1) from None
+    if not fresh and at != head():
+        typer.echo(
+            f"error: the store at {redacted(db or '')} is at schema {at or 'none'}, not "
+            f"{head()}: run `claimrisk db upgrade` first",
+            err=True,
+        )
+        raise typer.Exit(1)
+    return eng
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@db_app.command("upgrade")
+def upgrade_command(db: Db = None) -> None:
+    """Create the store's schema, or migrate it to the current revision (Alembic)."""
+    from store.db import redacted
+    from store.migrate import upgrade
+
+    before, after = upgrade(_engine(db, fresh=True))
+    where = redacted(db or "")
+    if before == after:
+        typer.echo(f"{where}: schema already at {after}: nothing to do")
+    else:
+        typer.echo(f"{where}: schema {before or 'none'} → {after}")
+
+
+@db_app.command("load")
+def load_command(
+    db: Db = None,
+    x12: Annotated[
+        list[Path] | None, typer.Option(help="837/835 files or folders (repeat the option).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Or a dataset folder (contract tables).")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Rank new worklist items with this model (bundle or models:/)."),
+    ] = None,
+) -> None:
+    """Load X12 files or a dataset folder, incrementally: what is stored already changes nothing
+    (and is said so); replacements supersede, reversals undo, denials join the worklist."""
+    from features.io import DatasetError
+    from store.load import load_folder, load_x12
+
+    if (x12 is None) == (data is None):
+        typer.echo("error: give --x12 PATH... or --data DIR (one of them)", err=True)
+        raise typer.Exit(2)
+    eng = _engine(db)
+    try:
+        report = load_x12(eng, x12, _actor()) if x12 else load_folder(eng, data, _actor())
+    except DatasetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if model:
+        _rank(eng, model)
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def _rank(eng, model: str) -> None:
+    import datetime as dt
+
+    from serving.state import load
+    from store import worklist
+
+    loaded = load(model, None)
+    with eng.begin() as conn:
+        n = worklist.rank(conn, loaded.model, dt.date.today(), loaded.version)
+    typer.echo(f"ranked {n:,} worklist items with {loaded.version}")
+
+
+@db_app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option(help="Dataset folder to write (Parquet tables).")],
+    db: Db = None,
+) -> None:
+    """Write the store's contract tables as a dataset folder: `claimrisk train --data OUT`."""
+    from store.export import export
+
+    counts = export(_engine(db), out)
+    typer.echo(f"wrote {out}: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()))
+
+
+@user_app.command("add")
+def user_add_command(
+    name: Annotated[str, typer.Argument(help="The user's name (letters, digits, '.', '-').")],
+    role: Annotated[str, typer.Option(help="biller, analyst, lead or admin.")],
+    db: Db = None,
+) -> None:
+    """Create a user; its new API key is printed alone on the last line, and never again."""
+    from store.users import UserError, add_user
+
+    eng = _engine(db)
+    try:
+        with eng.begin() as conn:
+            key = add_user(conn, name, role, _actor())
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"user {name} ({role}) created; its API key (shown once; store it now):")
+    typer.echo(key)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(user_app, name="user")

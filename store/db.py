@@ -1,0 +1,61 @@
+"""Where the store is and how to reach it: one URL, SQLite by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+#: The embedded default: a file under the (git-ignored) data folder.
+DEFAULT_URL = "sqlite:///data/claimrisk.db"
+ENV = "CLAIMRISK_DATABASE_URL"
+
+
+def database_url(given: str | None = None) -> str:
+    """``--db URL``, else ``CLAIMRISK_DATABASE_URL``, else the SQLite file under ``data/``.
+
+    A bare path is read as a SQLite file; ``postgresql://`` URLs use the psycopg 3 driver.
+    """
+    url = given or os.environ.get(ENV) or DEFAULT_URL
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def engine(url: str | None = None) -> Engine:
+    """An engine for the store. SQLite gets its folder, WAL, foreign keys and a busy timeout, so
+    that the service and a ``db load`` can share one file."""
+    url = database_url(url)
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        eng = create_engine(url, connect_args={"timeout": 30})
+        event.listen(eng, "connect", _sqlite_pragmas)
+        return eng
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@contextmanager
+def transaction(eng: Engine) -> Iterator[Connection]:
+    """One unit of work: committed whole, or rolled back whole."""
+    with eng.begin() as conn:
+        yield conn
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url(url)).render_as_string(hide_password=True)

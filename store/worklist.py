@@ -1,0 +1,434 @@
+"""The worklist in the store: items made from denials, their life cycle, routing and ranking.
+
+Life cycle (``TRANSITIONS``): a denial loaded from an 835 opens an item; an analyst moves it
+open → in_progress → appealed → won or lost, or writes it off. The store moves it too: past its
+deadline an unworked item expires (``expire``); a later paying remit for the claim, or for a
+replacement of it, closes it as won with the amount paid; a corrected claim sent for it (a
+replacement or void) marks it appealed. Every change, by a person or by the store, is an audit
+row in the same transaction, and bumps the item's ``version`` (for optimistic concurrency).
+
+Order: the model's ranking (``training.worklist``): expected recovered dollars per hour of
+work in near-equal bands, then the nearest deadline. It is kept as ``priority_key`` (minus the
+band) so that the database walks one index to serve a page of the queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from features.codes import label_remits
+from store.audit import now, record, record_many
+from store.schema import claim_lines, claims, payers, remits, routing_rules
+from store.schema import worklist_items as items
+
+OPEN = ("open", "in_progress")
+ACTIVE = ("open", "in_progress", "appealed")
+TERMINAL = ("won", "lost", "written_off", "expired")
+STATUSES = ACTIVE + TERMINAL
+#: Moves a person may make (the store's own moves, expiry and payment, are not listed).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "open": ("in_progress", "appealed", "written_off"),
+    "in_progress": ("open", "appealed", "written_off"),
+    "appealed": ("won", "lost", "in_progress"),
+}
+#: Sorts before any ranked item's key is impossible; unranked items go last.
+UNRANKED = 1_000_000
+#: Deadline of a denial whose payer's appeal window is unknown: a year, and the item says so.
+UNKNOWN_WINDOW_DAYS = 365
+
+
+class TransitionError(ValueError):
+    pass
+
+
+def _change(conn: Connection, item: dict, values: dict[str, Any], actor: str, action: str) -> None:
+    """Apply ``values`` to an item, bump its version and write the audit row (from → to)."""
+    before = {k: item[k] for k in values}
+    conn.execute(
+        update(items)
+        .where(items.c.id == item["id"])
+        .values(**values, version=item["version"] + 1, updated_at=now())
+    )
+    record(conn, actor, action, "worklist_item", item["id"], before, values)
+
+
+# -- from remits --------------------------------------------------------------------------------
+
+
+def apply_remits(
+    conn: Connection,
+    frame: pd.DataFrame,
+    adjustments: pd.DataFrame,
+    remarks: pd.DataFrame,
+    actor: str,
+) -> tuple[int, int]:
+    """New remits' effect on the worklist: (items opened, items closed).
+
+    The denial rule is ``features.codes.label_remits``, as in training. A claim's first-pass
+    remit is its earliest that is not a reversal (``features.codes.initial_outcomes``'s rule);
+    when it denies, the claim gets an item. A later remit that pays closes the active item of
+    its claim, or of the claims it replaced, as won.
+    """
+    labels = label_remits(frame, adjustments)
+    live = frame.assign(
+        denied=labels["denied"].to_numpy(), category=labels["denial_category"].to_numpy()
+    )
+    live = live[live["claim_status_code"] != "22"]
+    opened = _open_items(conn, live[live["denied"]], adjustments, remarks, actor)
+    closed = _close_paid(conn, live[~live["denied"] & (live["paid_amount"] > 0)], actor)
+    return opened, closed
+
+
+def _in_chunks(conn: Connection, query, column, values: Sequence[Any]) -> list[Any]:
+    values = list(dict.fromkeys(values))
+    out: list[Any] = []
+    for start in range(0, len(values), 5_000):
+        out += conn.execute(query.where(column.in_(values[start : start + 5_000]))).mappings().all()
+    return out
+
+
+def _open_items(
+    conn: Connection,
+    denials: pd.DataFrame,
+    adjustments: pd.DataFrame,
+    remarks: pd.DataFrame,
+    actor: str,
+) -> int:
+    if denials.empty:
+        return 0
+    ids = denials["claim_id"].tolist()
+    listed = {
+        r["claim_id"] for r in _in_chunks(conn, select(items.c.claim_id), items.c.claim_id, ids)
+    }
+    history = pd.DataFrame(
+        _in_chunks(
+            conn,
+            select(remits.c.claim_id, remits.c.remit_id, remits.c.remit_date).where(
+                remits.c.claim_status_code != "22"
+            ),
+            remits.c.claim_id,
+            ids,
+        )
+    )
+    first = set(
+        history.sort_values(["claim_id", "remit_date", "remit_id"]).drop_duplicates("claim_id")[
+            "remit_id"
+        ]
+    )
+    todo = denials[denials["remit_id"].isin(first) & ~denials["claim_id"].isin(listed)]
+    if todo.empty:
+        return 0
+    heads = {
+        r["claim_id"]: r
+        for r in _in_chunks(
+            conn,
+            select(
+                claims.c.claim_id,
+                claims.c.rendering_npi,
+                claims.c.billing_npi,
+                claims.c.total_charge,
+            ),
+            claims.c.claim_id,
+            todo["claim_id"].tolist(),
+        )
+    }
+    windows = dict(conn.execute(select(payers.c.payer_id, payers.c.appeal_window_days)).all())
+    codes = _codes(adjustments, remarks)
+    rules = _rules(conn)
+    rows = []
+    for r in todo.to_dict("records"):
+        head = heads[r["claim_id"]]
+        window = windows.get(r["payer_id"]) or UNKNOWN_WINDOW_DAYS
+        values = {
+            "claim_id": r["claim_id"],
+            "remit_id": r["remit_id"],
+            "payer_id": r["payer_id"],
+            "provider_npi": head["rendering_npi"] or head["billing_npi"],
+            "category": r["category"],
+            "carc_codes": codes.get(r["remit_id"], []),
+            "denied_amount": float(head["total_charge"]),
+            "denial_date": r["remit_date"],
+            "deadline": r["remit_date"] + dt.timedelta(days=int(window)),
+            "status": "open",
+            "priority_key": UNRANKED,
+            "version": 1,
+            "created_at": now(),
+            "updated_at": now(),
+            "assignee": None,
+            "team": None,
+            "rule_id": None,
+        }
+        values.update(route(rules, values))
+        rows.append(values)
+    for start in range(0, len(rows), 5_000):
+        conn.execute(insert(items), rows[start : start + 5_000])
+    made = {
+        r["claim_id"]: r["id"]
+        for r in _in_chunks(
+            conn,
+            select(items.c.id, items.c.claim_id),
+            items.c.claim_id,
+            [r["claim_id"] for r in rows],
+        )
+    }
+    record_many(
+        conn,
+        actor,
+        "create",
+        "worklist_item",
+        [
+            (
+                made[r["claim_id"]],
+                None,
+                {k: r[k] for k in ("claim_id", "status", "assignee", "team", "rule_id")},
+            )
+            for r in rows
+        ],
+    )
+    return len(rows)
+
+
+def _codes(adjustments: pd.DataFrame, remarks: pd.DataFrame) -> dict[str, list[str]]:
+    """Each remit's adjustment codes (GROUP-CARC, file order), then its remarks."""
+    out: dict[str, list[str]] = {}
+    for remit_id, group, carc in zip(
+        adjustments["remit_id"], adjustments["group_code"], adjustments["carc"], strict=True
+    ):
+        out.setdefault(remit_id, []).append(f"{group}-{carc}")
+    for remit_id, rarc in zip(remarks["remit_id"], remarks["rarc"], strict=True):
+        out.setdefault(remit_id, []).append(rarc)
+    return out
+
+
+def _close_paid(conn: Connection, paid: pd.DataFrame, actor: str) -> int:
+    if paid.empty:
+        return 0
+    ids = paid["claim_id"].tolist()
+    replaced = _in_chunks(
+        conn, select(claims.c.claim_id, claims.c.superseded_by), claims.c.superseded_by, ids
+    )
+    payer_of = {r["claim_id"]: r["superseded_by"] for r in replaced}
+    found = _in_chunks(
+        conn,
+        select(items).where(items.c.status.in_(ACTIVE)),
+        items.c.claim_id,
+        ids + list(payer_of),
+    )
+    payments = paid.sort_values("remit_date").groupby("claim_id")
+    closed = 0
+    for item in found:
+        claim = (
+            item["claim_id"] if item["claim_id"] in payments.groups else payer_of[item["claim_id"]]
+        )
+        later = payments.get_group(claim)
+        later = later[later["remit_date"] >= item["denial_date"]]
+        if later.empty:
+            continue
+        remit = later.iloc[0]
+        values = {"status": "won", "recovered_amount": float(remit["paid_amount"])}
+        _change(conn, dict(item), values, actor, f"paid by remit {remit['remit_id']}")
+        closed += 1
+    return closed
+
+
+def corrected(conn: Connection, original: str, new: str, frequency: str, actor: str) -> None:
+    """A replacement (7) or void (8) was sent for ``original``: its open item is appealed."""
+    item = (
+        conn.execute(select(items).where(items.c.claim_id == original, items.c.status.in_(OPEN)))
+        .mappings()
+        .first()
+    )
+    if item is not None:
+        kind = "replacement" if frequency == "7" else "void"
+        _change(conn, dict(item), {"status": "appealed"}, actor, f"{kind} claim {new} sent")
+
+
+# -- routing ------------------------------------------------------------------------------------
+
+RULE_FIELDS = ("category", "payer_id", "provider_npi", "min_amount", "max_amount")
+
+
+def _rules(conn: Connection) -> list[Any]:
+    query = select(routing_rules).where(routing_rules.c.active.is_(True))
+    return (
+        conn.execute(query.order_by(routing_rules.c.position, routing_rules.c.id)).mappings().all()
+    )
+
+
+def route(rules: Sequence[Any], item: dict) -> dict[str, Any]:
+    """Assignee, team and rule of the first active rule (by position) that the item meets."""
+    for rule in rules:
+        if _meets(item, rule):
+            return {"assignee": rule["assignee"], "team": rule["team"], "rule_id": rule["id"]}
+    return {}
+
+
+def _meets(item: dict, rule: Any) -> bool:
+    amount = item["denied_amount"]
+    return (
+        rule["category"] in (None, item["category"])
+        and rule["payer_id"] in (None, item["payer_id"])
+        and rule["provider_npi"] in (None, item["provider_npi"])
+        and (rule["min_amount"] is None or amount >= rule["min_amount"])
+        and (rule["max_amount"] is None or amount < rule["max_amount"])
+    )
+
+
+# -- the store's own moves ----------------------------------------------------------------------
+
+
+def expire(conn: Connection, today: dt.date) -> int:
+    """Unworked items whose deadline passed (before ``today``) expire, each with its audit row."""
+    due = (
+        conn.execute(select(items).where(items.c.status.in_(OPEN), items.c.deadline < today))
+        .mappings()
+        .all()
+    )
+    for item in due:
+        _change(conn, dict(item), {"status": "expired"}, "system", "deadline passed")
+    return len(due)
+
+
+def rank(conn: Connection, model, today: dt.date, model_version: str) -> int:
+    """Give every active item the model's recovery odds, dollars, effort and next step, and its
+    place in the order. Only items ranked by another model (or none) are touched."""
+    from training.worklist import value_band
+
+    todo = (
+        conn.execute(
+            select(items).where(
+                items.c.status.in_(ACTIVE),
+                or_(items.c.model_version.is_(None), items.c.model_version != model_version),
+            )
+        )
+        .mappings()
+        .all()
+    )
+    if not todo:
+        return 0
+    ids = [t["claim_id"] for t in todo]
+    head = pd.DataFrame(conn.execute(select(claims).where(claims.c.claim_id.in_(ids))).mappings())
+    lines = pd.DataFrame(
+        conn.execute(select(claim_lines).where(claim_lines.c.claim_id.in_(ids))).mappings()
+    )
+    head = head.set_index("claim_id").loc[ids].reset_index()
+    x = model.pipeline.encode(_typed(head, "claims"), _typed(lines, "claim_lines")).matrix
+    categories = np.array([t["category"] for t in todo], dtype=object)
+    days_left = np.array([(t["deadline"] - today).days for t in todo], dtype=float)
+    denied = np.array([t["denied_amount"] for t in todo], dtype=float)
+    ranked = model.rank_denials(x, categories, denied, days_left)
+    band = value_band(ranked["expected_recovery"].to_numpy(), ranked["effort_hours"].to_numpy())
+    for t, r, b in zip(todo, ranked.to_dict("records"), band, strict=True):
+        conn.execute(
+            update(items)
+            .where(items.c.id == t["id"])
+            .values(
+                model_version=model_version,
+                recovery_probability=float(r["recovery_probability"]),
+                recoverable_amount=float(r["recoverable_amount"]),
+                expected_recovery=float(r["expected_recovery"]),
+                effort_hours=float(r["effort_hours"]),
+                next_step=str(r["next_step"]),
+                priority_key=int(-b) if math.isfinite(b) else UNRANKED,
+            )
+        )
+    return len(todo)
+
+
+def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Rows read back from the store in the contract's pandas types."""
+    from features.contract import TABLES
+
+    out = frame.copy()
+    for f in TABLES[table].fields:
+        if f.kind == "date":
+            out[f.name] = pd.to_datetime(out[f.name])
+        elif f.kind in ("int", "float"):
+            out[f.name] = pd.to_numeric(out[f.name])
+        elif f.kind == "bool":
+            out[f.name] = out[f.name].astype(bool)
+    return out
+
+
+# -- people's moves -----------------------------------------------------------------------------
+
+
+def move(
+    conn: Connection,
+    item: dict,
+    actor: str,
+    status: str | None = None,
+    assignee: str | None = None,
+    unassign: bool = False,
+) -> dict[str, Any]:
+    """Validate and apply a person's change of status and/or assignee; returns what changed."""
+    values: dict[str, Any] = {}
+    if status is not None and status != item["status"]:
+        allowed = TRANSITIONS.get(item["status"], ())
+        if status not in allowed:
+            options = ", ".join(allowed) or "nothing: the item is closed"
+            raise TransitionError(
+                f"an item that is {item['status']} cannot become {status}; it may become {options}"
+            )
+        values["status"] = status
+    if unassign and item["assignee"] is not None:
+        values["assignee"] = None
+    elif assignee is not None and assignee != item["assignee"]:
+        values["assignee"] = assignee
+    if values:
+        _change(conn, item, values, actor, "update")
+    return values
+
+
+def page(
+    conn: Connection,
+    filters: dict[str, Any],
+    sort: str,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> list[dict]:
+    """One page of the queue: ``filters`` (status, payer_id, category, assignee, due_before),
+    ``sort`` (a key of ``SORTS``), keyset pagination after the last row's sort values."""
+    keys = SORTS[sort]
+    query = select(items)
+    statuses = filters.get("status") or OPEN
+    query = query.where(items.c.status.in_(statuses))
+    for name in ("payer_id", "category", "assignee"):
+        if filters.get(name):
+            query = query.where(items.c[name] == filters[name])
+    if filters.get("due_before"):
+        query = query.where(items.c.deadline <= filters["due_before"])
+    if after is not None:
+        query = query.where(_after(keys, after))
+    query = query.order_by(*(k if asc else k.desc() for k, asc in keys)).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+#: Sort orders: (column, ascending) pairs ending in the id, so every order is total.
+SORTS = {
+    "priority": ((items.c.priority_key, True), (items.c.deadline, True), (items.c.id, True)),
+    "deadline": ((items.c.deadline, True), (items.c.id, True)),
+    "amount": ((items.c.denied_amount, False), (items.c.id, True)),
+    "age": ((items.c.denial_date, True), (items.c.id, True)),
+}
+
+
+def cursor_values(row: dict, sort: str) -> list[Any]:
+    return [row[k.name] for k, _ in SORTS[sort]]
+
+
+def _after(keys, values: Sequence[Any]):
+    """Rows strictly after ``values`` in the order ``keys`` (a keyset condition)."""
+    clauses = []
+    for i, (column, asc) in enumerate(keys):
+        equal = [keys[j][0] == values[j] for j in range(i)]
+        beyond = column > values[i] if asc else column < values[i]
+        clauses.append(and_(*equal, beyond))
+    return or_(*clauses)
