@@ -16,13 +16,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine
 
 from serving import errors, lane, pool
 from serving.lane import BatchLane
 from serving.metrics import Guard, Metrics
-from serving.routes import claims, health, model, worklist
+from serving.routes import claims, health, model, queue, worklist
 from serving.settings import Settings
 from serving.state import Loaded, ModelSlot, load
+from store.users import KeyCheck
 
 log = logging.getLogger("claimrisk.serving")
 
@@ -40,6 +42,31 @@ def configure_logging() -> None:
     logger.setLevel(logging.INFO)
 
 
+def open_store(url: str) -> Engine:
+    """The store's engine, refused at start-up unless its schema is the current one."""
+    from store.db import engine, redacted
+    from store.migrate import current, head
+
+    eng = engine(url)
+    at = current(eng)
+    if at != head():
+        raise RuntimeError(
+            f"the store at {redacted(url)} is at schema {at or 'none'}, not {head()}: run "
+            "`claimrisk db upgrade --db URL` first"
+        )
+    return eng
+
+
+def rank_items(eng: Engine, loaded: Loaded) -> None:
+    """Items not yet ranked by the served model get its odds, dollars and order."""
+    import datetime as dt
+
+    from store import worklist as store_worklist
+
+    with eng.begin() as conn:
+        store_worklist.rank(conn, loaded.model, dt.date.today(), loaded.version)
+
+
 def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -> FastAPI:
     """The service. ``loaded`` lets tests inject a model; otherwise ``settings.model`` loads."""
     settings = settings or Settings()
@@ -54,10 +81,14 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
                 load, settings.model, settings.tracking_uri
             )
         app.state.metrics.set_model(app.state.slot.current.version)
+        if app.state.store is not None:
+            await run_in_threadpool(rank_items, app.state.store, app.state.slot.current)
         lane.open_lane(app, warm=served)  # an app handed a model starts its lane on first use
         yield
         lane.close_lane(app)
         pool.close_pool(app)
+        if app.state.store is not None:
+            app.state.store.dispose()
 
     # /docs and /redoc with their scripts and styles served from the fastapi-offline package:
     # hospital networks are often closed, and a CDN-loaded page is blank there.
@@ -71,12 +102,14 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
     app.state.settings = settings
     app.state.slot = ModelSlot(loaded, settings.tracking_uri)
     app.state.metrics = Metrics()
+    app.state.store = open_store(settings.database_url) if settings.database_url else None
+    app.state.keys = KeyCheck(app.state.store) if app.state.store is not None else None
     app.add_middleware(BatchLane, fastapi=app)  # inside Guard: its limits and metrics apply
     app.add_middleware(claims.X12Dispatch)
     app.add_middleware(Guard, max_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     errors.install(app)
-    for router in (claims.router, worklist.router, model.router, health.router):
+    for router in (claims.router, worklist.router, queue.router, model.router, health.router):
         app.include_router(router)
-    if settings.admin():
+    if settings.admin() or app.state.store is not None:  # admins: keys, or store users
         app.include_router(model.admin)
     return app

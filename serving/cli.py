@@ -68,6 +68,12 @@ def serve_command(
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Accept requests without an API key (local demo).")
     ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="The store (users, worklist, KPIs, scores): env CLAIMRISK_DATABASE_URL."
+        ),
+    ] = None,
 ) -> None:
     """Serve the scoring and worklist API (uvicorn). Keys: CLAIMRISK_API_KEYS=k1,k2; admin
     keys (reload) apart: CLAIMRISK_ADMIN_KEYS."""
@@ -79,7 +85,12 @@ def serve_command(
     from serving.app import create_app
     from serving.settings import Settings
 
-    given = {"model": model, "tracking_uri": tracking_uri, "allow_anonymous": no_auth or None}
+    given = {
+        "model": model,
+        "tracking_uri": tracking_uri,
+        "allow_anonymous": no_auth or None,
+        "database_url": db,
+    }
     given = {k: v for k, v in given.items() if v is not None}
     try:
         settings = Settings(**given)

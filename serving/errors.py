@@ -59,6 +59,22 @@ class Unauthorized(ClaimriskError):
     status = 401
 
 
+class Forbidden(ClaimriskError):
+    status = 403
+
+
+class NotFound(ClaimriskError):
+    status = 404
+
+
+class Conflict(ClaimriskError):
+    status = 409
+
+
+class PreconditionRequired(ClaimriskError):
+    status = 428
+
+
 class TooLarge(ClaimriskError):
     status = 413
 

@@ -109,11 +109,12 @@ class BatchLane:
         if not self._large(scope):
             await self.app(scope, receive, send)
             return
-        from serving.deps import key_allowed
+        from serving.deps import caller_of
 
         headers = dict(scope.get("headers") or [])
         key = headers.get(b"x-api-key", b"").decode("latin-1")
-        if not key_allowed(self.fastapi.state.settings, key):
+        caller = caller_of(self.fastapi, key or None)
+        if caller is None or not caller.may("score"):
             body = b'{"detail":"missing or invalid API key: send it in the X-API-Key header"}'
             await _answer(send, 401, body, [(b"www-authenticate", b"X-API-Key")])
             return
@@ -123,6 +124,13 @@ class BatchLane:
         status, payload, probabilities = await loop.run_in_executor(
             self.fastapi.state.lane, score_bytes, body, loaded.version
         )
+        if status == 200 and getattr(self.fastapi.state, "store", None) is not None:
+            from store.scores import remember
+
+            scores = json.loads(payload)["scores"]
+            await loop.run_in_executor(
+                None, remember, self.fastapi.state.store, scores, loaded.version, caller.name
+            )
         metrics = self.fastapi.state.metrics
         metrics.claims.inc(len(probabilities))
         for p in probabilities:

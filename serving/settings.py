@@ -42,10 +42,16 @@ class Settings(BaseSettings):
     #: Score requests of at least this many bytes (about 1,000 claims) are handled whole in
     #: the batch lane's processes (``serving/lane.py``), away from the event loop.
     lane_bytes: int = 1_000_000
+    #: The store (``claimrisk serve --db URL``; the same ``CLAIMRISK_DATABASE_URL`` as the
+    #: ``db`` commands). With it: users and roles from the store, the worklist, KPIs, and
+    #: every score remembered. Without it, the stateless endpoints work as before.
+    database_url: str | None = None
+    #: X12's CARC/RARC code lists (CSV), for what the codes on a remit mean (store.detail).
+    codes_dir: Path | None = None
 
     @model_validator(mode="after")
     def _keys_apart(self) -> Settings:
-        if not self.keys() and not self.allow_anonymous:
+        if not self.keys() and not self.allow_anonymous and not self.database_url:
             raise ValueError(
                 "no API keys: set CLAIMRISK_API_KEYS=key1,key2 (or run with allow_anonymous "
                 "for a local demo: `claimrisk serve --no-auth`)"

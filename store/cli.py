@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -74,10 +75,18 @@ def load_command(
         str | None,
         typer.Option(help="Rank new worklist items with this model (bundle or models:/)."),
     ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="The day it is (default today): unworked items past their deadline expire.",
+        ),
+    ] = None,
 ) -> None:
     """Load X12 files or a dataset folder, incrementally: what is stored already changes nothing
     (and is said so); replacements supersede, reversals undo, denials join the worklist."""
     from features.io import DatasetError
+    from store import worklist
     from store.load import load_folder, load_x12
 
     if (x12 is None) == (data is None):
@@ -89,21 +98,24 @@ def load_command(
     except DatasetError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    day = as_of.date() if as_of else date.today()
+    with eng.begin() as conn:
+        expired = worklist.expire(conn, day)
+    if expired:
+        typer.echo(f"{expired:,} unworked items expired: their appeal deadline is before {day}")
     if model:
-        _rank(eng, model)
+        _rank(eng, model, day)
     if report.rejected:
         raise typer.Exit(1)
 
 
-def _rank(eng, model: str) -> None:
-    import datetime as dt
-
+def _rank(eng, model: str, day: date) -> None:
     from serving.state import load
     from store import worklist
 
     loaded = load(model, None)
     with eng.begin() as conn:
-        n = worklist.rank(conn, loaded.model, dt.date.today(), loaded.version)
+        n = worklist.rank(conn, loaded.model, day, loaded.version)
     typer.echo(f"ranked {n:,} worklist items with {loaded.version}")
 
 

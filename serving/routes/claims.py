@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from features.x12.ingest import ingest_bytes
 from serving import examples
-from serving.deps import AppMetrics, AppSettings, CurrentModel, ScoringKey
+from serving.deps import AppMetrics, AppSettings, Caller, CurrentModel, Scorer
 from serving.errors import ClaimriskError, InvalidClaims, TooLarge
 from serving.pool import compute
 from serving.schemas import Explain, ScoreRequest, ScoreResponse, claim_columns, contract_problems
@@ -58,12 +59,12 @@ X12_BODY = {
     "/v1/claims/score",
     response_model=ScoreResponse,
     response_model_exclude_none=True,
-    dependencies=[ScoringKey],
     summary="Denial risk of claims before submission (an 837 body: see /v1/claims/score/x12)",
 )
 async def score_claims(
     body: Annotated[ScoreRequest, SCORE_BODY],
     request: Request,
+    caller: Scorer,
     loaded: CurrentModel,
     settings: AppSettings,
     metrics: AppMetrics,
@@ -72,6 +73,7 @@ async def score_claims(
     scores = await compute(
         request.app, len(body.claims), score_valid, loaded.model, header, lines, body.explain
     )
+    await _remember(request, scores, loaded.version, caller)
     return _counted(ScoreResponse(model_version=loaded.version, scores=scores), metrics)
 
 
@@ -79,12 +81,12 @@ async def score_claims(
     X12_PATH,
     response_model=ScoreResponse,
     response_model_exclude_none=True,
-    dependencies=[ScoringKey],
     summary="The same for an 837 body (also taken at /v1/claims/score as application/edi-x12)",
     openapi_extra=X12_BODY,
 )
 async def score_837(
     request: Request,
+    caller: Scorer,
     loaded: CurrentModel,
     settings: AppSettings,
     metrics: AppMetrics,
@@ -114,7 +116,17 @@ async def score_837(
     response = ScoreResponse(
         model_version=loaded.version, scores=result.scored.scores, read_errors=errors
     )
+    await _remember(request, result.scored.scores, loaded.version, caller)
     return _counted(response, metrics)
+
+
+async def _remember(request: Request, scores: list[dict], version: str, caller: Caller) -> None:
+    """With a store, every score given is kept (``store.scores``)."""
+    eng = getattr(request.app.state, "store", None)
+    if eng is not None and scores:
+        from store.scores import remember
+
+        await run_in_threadpool(remember, eng, scores, version, caller.name)
 
 
 def _counted(response: ScoreResponse, metrics) -> ScoreResponse:
