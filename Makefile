@@ -25,13 +25,18 @@ DEMO_MODEL := models/demo/model.joblib
 #: The model is retrained only when the data or the code it is built from changed.
 MODEL_CODE := $(shell git ls-files features training 2>/dev/null)
 
-demo: install port-free $(DEMO_MODEL)  ## synthesize, validate, train, register, promote, serve (PORT=8000)
+DEMO_X12   := data/demo-x12/remits_835.x12
+DEMO_STORE := data/demo-store.db
+
+demo: install port-free $(DEMO_MODEL) $(DEMO_STORE)  ## synthesize, train, register, load the store, serve (PORT=8000)
 	@echo ""
-	@echo "Serving models:/claimrisk@champion on http://127.0.0.1:$(PORT) (docs: /docs; no API key: demo only)."
+	@echo "Serving models:/claimrisk@champion on http://127.0.0.1:$(PORT) with the store $(DEMO_STORE)"
+	@echo "(docs: /docs; no API key: demo only, every caller is a lead). The worklist:"
+	@echo "  curl -s 'http://127.0.0.1:$(PORT)/v1/worklist?limit=5'   and   curl -s http://127.0.0.1:$(PORT)/v1/kpis"
 	@echo "Score a claim from another terminal:"
 	@echo "  $(BIN)/claimrisk example score | curl -s -X POST http://127.0.0.1:$(PORT)/v1/claims/score -H 'content-type: application/json' -d @-"
 	@echo ""
-	$(BIN)/claimrisk serve --model models:/claimrisk@champion --port $(PORT) --no-auth
+	$(BIN)/claimrisk serve --model models:/claimrisk@champion --port $(PORT) --no-auth --db $(DEMO_STORE)
 
 port-free:  ## fail at once, before minutes of training, when PORT is taken
 	@$(BIN)/python -c "import socket; socket.socket().bind(('127.0.0.1', $(PORT)))" 2>/dev/null \
@@ -44,6 +49,15 @@ $(DEMO_DATA): $(STAMP) $(wildcard features/generate/*.py)
 $(DEMO_MODEL): $(DEMO_DATA) $(MODEL_CODE)
 	$(BIN)/claimrisk train --data data/demo --out models/demo
 	$(BIN)/claimrisk promote --model models/demo --data data/demo
+
+$(DEMO_X12): $(DEMO_DATA)
+	$(BIN)/claimrisk export-x12 --data data/demo --out data/demo-x12
+
+#: The practice's store: its 837s and 835s loaded, the worklist ranked as of the world's last day.
+$(DEMO_STORE): $(DEMO_X12) $(DEMO_MODEL)
+	rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
+	$(BIN)/claimrisk db upgrade --db $(DEMO_STORE)
+	$(BIN)/claimrisk db load --db $(DEMO_STORE) --x12 data/demo-x12 --model models/demo --as-of 2025-12-31
 
 test: install  ## lint, then every test (real fits, real files, real notebooks)
 	$(BIN)/ruff check .

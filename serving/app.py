@@ -58,13 +58,13 @@ def open_store(url: str) -> Engine:
 
 
 def rank_items(eng: Engine, loaded: Loaded) -> None:
-    """Items not yet ranked by the served model get its odds, dollars and order."""
-    import datetime as dt
-
+    """Items not yet ranked by the served model get its odds, dollars and order, as of the
+    store's day (``store.worklist.store_day``)."""
     from store import worklist as store_worklist
 
     with eng.begin() as conn:
-        store_worklist.rank(conn, loaded.model, dt.date.today(), loaded.version)
+        day = store_worklist.store_day(conn)
+        store_worklist.rank(conn, loaded.model, day, loaded.version)
 
 
 def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -> FastAPI:

@@ -299,8 +299,6 @@ def expire(conn: Connection, today: dt.date) -> int:
 def rank(conn: Connection, model, today: dt.date, model_version: str) -> int:
     """Give every active item the model's recovery odds, dollars, effort and next step, and its
     place in the order. Only items ranked by another model (or none) are touched."""
-    from training.worklist import value_band
-
     todo = (
         conn.execute(
             select(items).where(
@@ -311,8 +309,14 @@ def rank(conn: Connection, model, today: dt.date, model_version: str) -> int:
         .mappings()
         .all()
     )
-    if not todo:
-        return 0
+    for start in range(0, len(todo), 5_000):
+        _rank_chunk(conn, model, today, model_version, todo[start : start + 5_000])
+    return len(todo)
+
+
+def _rank_chunk(conn: Connection, model, today: dt.date, version: str, todo: list) -> None:
+    from training.worklist import value_band
+
     ids = [t["claim_id"] for t in todo]
     head = pd.DataFrame(conn.execute(select(claims).where(claims.c.claim_id.in_(ids))).mappings())
     lines = pd.DataFrame(
@@ -330,7 +334,7 @@ def rank(conn: Connection, model, today: dt.date, model_version: str) -> int:
             update(items)
             .where(items.c.id == t["id"])
             .values(
-                model_version=model_version,
+                model_version=version,
                 recovery_probability=float(r["recovery_probability"]),
                 recoverable_amount=float(r["recoverable_amount"]),
                 expected_recovery=float(r["expected_recovery"]),
@@ -339,7 +343,6 @@ def rank(conn: Connection, model, today: dt.date, model_version: str) -> int:
                 priority_key=int(-b) if math.isfinite(b) else UNRANKED,
             )
         )
-    return len(todo)
 
 
 def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -432,3 +435,16 @@ def _after(keys, values: Sequence[Any]):
         beyond = column > values[i] if asc else column < values[i]
         clauses.append(and_(*equal, beyond))
     return or_(*clauses)
+
+
+def store_day(conn: Connection, day: dt.date | None = None) -> dt.date:
+    """The day the store works on: set by ``db load --as-of`` (a replay or a demo lives in its
+    world's time), read by the service; today when never set."""
+    from store.schema import store_state
+
+    if day is not None:
+        conn.execute(store_state.delete().where(store_state.c.key == "as_of"))
+        conn.execute(insert(store_state).values(key="as_of", value=day.isoformat()))
+        return day
+    found = conn.execute(select(store_state.c.value).where(store_state.c.key == "as_of")).scalar()
+    return dt.date.fromisoformat(found) if found else dt.date.today()

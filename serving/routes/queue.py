@@ -222,7 +222,7 @@ async def read_kpis(request: Request, caller: Lead, as_of: dt.date | None = None
 
     def read() -> dict:
         with eng.connect() as conn:
-            return kpis(conn, as_of or dt.date.today())
+            return kpis(conn, as_of or worklist.store_day(conn))
 
     return await run_in_threadpool(read)
 
