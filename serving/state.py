@@ -21,7 +21,7 @@ from pathlib import Path
 from serving import examples
 from serving.errors import ModelRefused
 from serving.schemas import ScoreRequest, claim_columns
-from training.bundle import BundleError, is_registry_uri, load_bundle
+from training.bundle import BundleError, describe_version, is_registry_uri, load_bundle
 from training.model import ClaimriskModel
 from training.scoring import score_valid
 
@@ -39,24 +39,6 @@ class Loaded:
     version: str
     loaded_at: str
     source: str = ""  # what was loaded (a path for bundles): for the batch lane, never shown
-
-
-def describe_version(reference: str, model: ClaimriskModel) -> str:
-    """A version a human can match to MLflow: registry version, else run id, else trained_at."""
-    if reference.startswith("models:/"):
-        import mlflow
-
-        name, _, selector = reference.removeprefix("models:/").partition("@")
-        if selector:
-            try:
-                mv = mlflow.MlflowClient().get_model_version_by_alias(name, selector)
-                return f"{name} v{mv.version} (@{selector})"
-            except mlflow.exceptions.MlflowException:
-                pass
-        return reference
-    meta = model.metadata
-    run, trained = meta.get("run_id", "?"), meta.get("trained_at", "?")
-    return f"{Path(reference).name} run {run} trained {trained}"
 
 
 def smoke_test(model: ClaimriskModel) -> None:

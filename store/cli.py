@@ -110,14 +110,25 @@ def load_command(
         raise typer.Exit(1)
 
 
-def _rank(eng, model: str, day: date) -> None:
-    from serving.state import load
+def _model(reference: str):
+    """(bundle, version) of a bundle folder or models:/ URI, loaded the one trusted way."""
+    from training.bundle import BundleError, describe_version, load_bundle
+
+    try:
+        model = load_bundle(reference)
+    except (BundleError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    return model, describe_version(reference, model)
+
+
+def _rank(eng, reference: str, day: date) -> None:
     from store import worklist
 
-    loaded = load(model, None)
+    model, version = _model(reference)
     with eng.begin() as conn:
-        n = worklist.rank(conn, loaded.model, day, loaded.version)
-    typer.echo(f"ranked {n:,} worklist items with {loaded.version}")
+        n = worklist.rank(conn, model, day, version)
+    typer.echo(f"ranked {n:,} worklist items with {version}")
 
 
 @db_app.command("export")
@@ -152,6 +163,55 @@ def user_add_command(
     typer.echo(key)
 
 
+def replay_command(
+    data: Annotated[Path, typer.Option(help="A generated world (with truth.parquet).")],
+    model: Annotated[str, typer.Option(help="Bundle folder or models:/ URI.")],
+    days: Annotated[int, typer.Option(help="Days to play: the world's last N.")] = 60,
+    hours_per_day: Annotated[
+        float, typer.Option(help="The team's daily capacity in hours of work.")
+    ] = 8.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write totals here.")] = None,
+    db: Db = None,
+) -> None:
+    """Play a generated world forward day by day through the real interfaces: 837s scored before
+    submission, 835s loaded, the worklist worked by a team of fixed capacity following the
+    model's ranking, against oldest-first and against the truth's own ranking."""
+    import json
+
+    from store.db import database_url
+    from store.replay import replay, totals
+
+    bundle, version = _model(model)
+    rows = replay(data, database_url(db), days, bundle, version, hours_per_day, typer.echo)
+    total = totals(rows)
+    flagged = sum(r.flagged for r in rows)
+    claims = sum(r.claims for r in rows)
+    typer.echo(f"\n{days} days, {claims:,} claims scored before submission, {flagged:,} high risk")
+    typer.echo(f"{'arm':<8} {'denied $':>12} {'recovered $':>12} {'expired':>8} {'hours':>8}")
+    for arm, t in total.items():
+        typer.echo(
+            f"{arm:<8} {t['dollars_denied']:>12,.0f} {t['dollars_recovered']:>12,.0f} "
+            f"{t['items_expired']:>8,} {t['hours_worked']:>8,.1f}"
+        )
+    model_arm, fifo, oracle = (total[a]["dollars_recovered"] for a in ("model", "fifo", "oracle"))
+    if fifo and oracle:
+        typer.echo(f"model ÷ fifo {model_arm / fifo:.2f}×; model ÷ oracle {model_arm / oracle:.0%}")
+    if json_out:
+        json_out.write_text(
+            json.dumps(
+                {
+                    "days": days,
+                    "claims": claims,
+                    "flagged": flagged,
+                    "hours_per_day": hours_per_day,
+                    "arms": total,
+                },
+                indent=2,
+            )
+        )
+
+
 def register(app: typer.Typer) -> None:
+    app.command("replay")(replay_command)
     app.add_typer(db_app, name="db")
     app.add_typer(user_app, name="user")

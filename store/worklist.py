@@ -38,8 +38,10 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "in_progress": ("open", "appealed", "written_off"),
     "appealed": ("won", "lost", "in_progress"),
 }
-#: Sorts before any ranked item's key is impossible; unranked items go last.
+#: Unranked items go after every ranked one, closed items after those: a page of the queue in
+#: working order is then the first rows of one index, however many items closed before.
 UNRANKED = 1_000_000
+CLOSED = 2_000_000
 #: Deadline of a denial whose payer's appeal window is unknown: a year, and the item says so.
 UNKNOWN_WINDOW_DAYS = 365
 
@@ -51,10 +53,11 @@ class TransitionError(ValueError):
 def _change(conn: Connection, item: dict, values: dict[str, Any], actor: str, action: str) -> None:
     """Apply ``values`` to an item, bump its version and write the audit row (from → to)."""
     before = {k: item[k] for k in values}
+    order = {"priority_key": CLOSED} if values.get("status") in TERMINAL else {}
     conn.execute(
         update(items)
         .where(items.c.id == item["id"])
-        .values(**values, version=item["version"] + 1, updated_at=now())
+        .values(**values, **order, version=item["version"] + 1, updated_at=now())
     )
     record(conn, actor, action, "worklist_item", item["id"], before, values)
 
@@ -418,7 +421,7 @@ def page(
 SORTS = {
     "priority": ((items.c.priority_key, True), (items.c.deadline, True), (items.c.id, True)),
     "deadline": ((items.c.deadline, True), (items.c.id, True)),
-    "amount": ((items.c.denied_amount, False), (items.c.id, True)),
+    "amount": ((items.c.denied_amount, False), (items.c.id, False)),
     "age": ((items.c.denial_date, True), (items.c.id, True)),
 }
 

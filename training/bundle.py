@@ -127,3 +127,21 @@ def relocated(uri: str, store: str) -> Path | None:
     tail = recorded.split("/artifacts/", 1)[1]
     candidate = Path(store.removeprefix("sqlite:///")).parent / "artifacts" / tail
     return candidate if candidate.exists() else None
+
+
+def describe_version(reference: str, model: ClaimriskModel) -> str:
+    """A version a human can match to MLflow: registry version, else run id, else trained_at."""
+    if reference.startswith("models:/"):
+        import mlflow
+
+        name, _, selector = reference.removeprefix("models:/").partition("@")
+        if selector:
+            try:
+                mv = mlflow.MlflowClient().get_model_version_by_alias(name, selector)
+                return f"{name} v{mv.version} (@{selector})"
+            except mlflow.exceptions.MlflowException:
+                pass
+        return reference
+    meta = model.metadata
+    run, trained = meta.get("run_id", "?"), meta.get("trained_at", "?")
+    return f"{Path(reference).name} run {run} trained {trained}"

@@ -304,8 +304,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_worklist_items_assignee"), ["assignee"], unique=False)
         batch_op.create_index(batch_op.f("ix_worklist_items_category"), ["category"], unique=False)
         batch_op.create_index(batch_op.f("ix_worklist_items_deadline"), ["deadline"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_worklist_items_denial_date"), ["denial_date"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_worklist_items_denied_amount"), ["denied_amount"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_worklist_items_payer_id"), ["payer_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_worklist_items_status"), ["status"], unique=False)
         batch_op.create_index("ix_worklist_order", ["priority_key", "deadline", "id"], unique=False)
 
     op.create_table(
@@ -335,8 +340,9 @@ def downgrade() -> None:
     op.drop_table("notes")
     with op.batch_alter_table("worklist_items", schema=None) as batch_op:
         batch_op.drop_index("ix_worklist_order")
-        batch_op.drop_index(batch_op.f("ix_worklist_items_status"))
         batch_op.drop_index(batch_op.f("ix_worklist_items_payer_id"))
+        batch_op.drop_index(batch_op.f("ix_worklist_items_denied_amount"))
+        batch_op.drop_index(batch_op.f("ix_worklist_items_denial_date"))
         batch_op.drop_index(batch_op.f("ix_worklist_items_deadline"))
         batch_op.drop_index(batch_op.f("ix_worklist_items_category"))
         batch_op.drop_index(batch_op.f("ix_worklist_items_assignee"))
