@@ -9,6 +9,7 @@ carry counts, latencies, statuses, key fingerprints and the model version only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from serving import errors, lane, pool
+from serving.history import History
 from serving.lane import BatchLane
 from serving.metrics import Guard, Metrics
 from serving.routes import claims, health, model, queue, worklist
@@ -67,6 +69,17 @@ def rank_items(eng: Engine, loaded: Loaded) -> None:
         store_worklist.rank(conn, loaded.model, day, loaded.version)
 
 
+async def _watch_history(app: FastAPI) -> None:
+    """Every ``history_check_seconds``: refresh the history from the store if it changed."""
+    while True:
+        await asyncio.sleep(app.state.settings.history_check_seconds)
+        try:
+            if await run_in_threadpool(app.state.history.refresh, app.state.slot):
+                await run_in_threadpool(rank_items, app.state.store, app.state.slot.current)
+        except Exception as exc:  # the service keeps the history it has
+            log.error("history refresh failed: %s", type(exc).__name__)
+
+
 def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -> FastAPI:
     """The service. ``loaded`` lets tests inject a model; otherwise ``settings.model`` loads."""
     settings = settings or Settings()
@@ -81,10 +94,16 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
                 load, settings.model, settings.tracking_uri
             )
         app.state.metrics.set_model(app.state.slot.current.version)
+        watcher = None
         if app.state.store is not None:
+            await run_in_threadpool(app.state.history.refresh, app.state.slot)
             await run_in_threadpool(rank_items, app.state.store, app.state.slot.current)
-        lane.open_lane(app, warm=served)  # an app handed a model starts its lane on first use
+            watcher = asyncio.create_task(_watch_history(app))
+        else:  # with a store, history is refreshed in this process: no lane holding its own copy
+            lane.open_lane(app, warm=served)  # an app handed a model starts it on first use
         yield
+        if watcher is not None:
+            watcher.cancel()
         lane.close_lane(app)
         pool.close_pool(app)
         if app.state.store is not None:
@@ -104,6 +123,7 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
     app.state.metrics = Metrics()
     app.state.store = open_store(settings.database_url) if settings.database_url else None
     app.state.keys = KeyCheck(app.state.store) if app.state.store is not None else None
+    app.state.history = History(app.state.store) if app.state.store is not None else None
     app.add_middleware(BatchLane, fastapi=app)  # inside Guard: its limits and metrics apply
     app.add_middleware(claims.X12Dispatch)
     app.add_middleware(Guard, max_bytes=settings.max_body_bytes, metrics=app.state.metrics)

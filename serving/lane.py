@@ -41,7 +41,7 @@ def _ready() -> bool:
 
 def score_bytes(body: bytes, version: str) -> tuple[int, bytes, list[float]]:
     """A score request's raw body → (status, JSON body, probabilities), as the route answers."""
-    from serving.errors import validation_problems
+    from serving.errors import InvalidClaims, validation_problems
     from serving.routes.claims import refusal
     from serving.schemas import ScoreRequest, ScoreResponse, claim_columns
     from training.scoring import score_valid
@@ -58,6 +58,8 @@ def score_bytes(body: bytes, version: str) -> tuple[int, bytes, list[float]]:
         detail = f"{len(errors)} problem(s) in the request; nothing was scored"
         return 422, json.dumps({"detail": detail, "errors": problems}).encode(), []
     refused = refusal(request.claims, _WORKER["max_batch"], "claims")
+    if request.as_of is not None:  # the lane runs only without a store, and as_of needs one
+        refused = InvalidClaims("as_of needs a store: start the service with --db URL")
     if refused is not None:
         return refused.status, json.dumps({"detail": refused.detail, **refused.extra}).encode(), []
     header, lines = claim_columns(request.claims)
@@ -94,9 +96,11 @@ def close_lane(app: FastAPI) -> None:
 
 
 def restart_lane(app: FastAPI) -> None:
-    """After a reload: the lane serves the new model from its next request on."""
+    """After a reload: the lane serves the new model from its next request on (a service with a
+    store has no lane: its history is refreshed in the main process)."""
     close_lane(app)
-    open_lane(app)
+    if getattr(app.state, "store", None) is None:
+        open_lane(app)
 
 
 class BatchLane:

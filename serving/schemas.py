@@ -117,6 +117,11 @@ class ScoreRequest(BaseModel):
         "flagged",
         description="Which claims get factors and actions: all, flagged (medium/high) or none.",
     )
+    as_of: dt.date | None = Field(
+        None,
+        description="With a store: score with history strictly before this day (audits, "
+        "back-tests). Default: the served, current history.",
+    )
 
 
 class Factor(BaseModel):
@@ -246,7 +251,11 @@ class ModelInfo(BaseModel):
     loaded_at: str
     trained_at: str | None
     training_windows: dict[str, Any] | None
-    history_cutoff: str | None
+    history_cutoff: str | None = Field(description="The training snapshot's history cutoff.")
+    history_as_of: str = Field(
+        description="The day the served history features stop at: remits dated before it "
+        "are counted (the store's latest, when the service has one)."
+    )
     metrics: dict[str, float]
     thresholds: dict[str, float]
     calibration: dict[str, str]

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     #: ``db`` commands). With it: users and roles from the store, the worklist, KPIs, and
     #: every score remembered. Without it, the stateless endpoints work as before.
     database_url: str | None = None
+    #: How often the service checks the store for new loads to refresh its history from.
+    history_check_seconds: float = 60.0
     #: X12's CARC/RARC code lists (CSV), for what the codes on a remit mean (store.detail).
     codes_dir: Path | None = None
 

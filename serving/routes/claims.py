@@ -70,10 +70,15 @@ async def score_claims(
     metrics: AppMetrics,
 ) -> ScoreResponse:
     header, lines = valid_columns(body.claims, settings.max_batch, "claims")
+    if body.as_of is not None:
+        history = getattr(request.app.state, "history", None)
+        if history is None:
+            raise InvalidClaims("as_of needs a store: start the service with --db URL")
+        loaded = await run_in_threadpool(history.as_of, loaded, body.as_of)
     scores = await compute(
         request.app, len(body.claims), score_valid, loaded.model, header, lines, body.explain
     )
-    await _remember(request, scores, loaded.version, caller)
+    await _remember(request, scores, loaded.version, caller, body.as_of)
     return _counted(ScoreResponse(model_version=loaded.version, scores=scores), metrics)
 
 
@@ -120,13 +125,15 @@ async def score_837(
     return _counted(response, metrics)
 
 
-async def _remember(request: Request, scores: list[dict], version: str, caller: Caller) -> None:
+async def _remember(
+    request: Request, scores: list[dict], version: str, caller: Caller, as_of=None
+) -> None:
     """With a store, every score given is kept (``store.scores``)."""
     eng = getattr(request.app.state, "store", None)
     if eng is not None and scores:
         from store.scores import remember
 
-        await run_in_threadpool(remember, eng, scores, version, caller.name)
+        await run_in_threadpool(remember, eng, scores, version, caller.name, as_of)
 
 
 def _counted(response: ScoreResponse, metrics) -> ScoreResponse:

@@ -41,6 +41,7 @@ def model_info(loaded: CurrentModel) -> ModelInfo:
         trained_at=meta.get("trained_at"),
         training_windows=meta.get("windows"),
         history_cutoff=meta.get("history_cutoff"),
+        history_as_of=f"{model.pipeline.cutoff_:%Y-%m-%d}",
         metrics=headline,
         thresholds=model.thresholds,
         calibration={k: v["chosen"] for k, v in meta.get("calibration", {}).items()},
@@ -81,6 +82,10 @@ async def reload(
         ) from None
     _audit(key, target, f"loaded {loaded.version}")
     restart_lane(request.app)
+    history = getattr(request.app.state, "history", None)
+    if history is not None:  # the new bundle's snapshot is its training one: bring it current
+        history.seen_load = -1
+        await run_in_threadpool(history.refresh, slot)
     metrics.reloads.labels(outcome="loaded").inc()
     metrics.set_model(loaded.version)
     return ReloadResponse(previous=previous, serving=loaded.version)

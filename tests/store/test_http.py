@@ -211,3 +211,45 @@ def test_kpis_match_values_computed_by_hand(service, small_world, store):
             .all()
         )
     assert body["total"]["dollars_recovered"] == pytest.approx(sum(won), abs=0.05)
+
+
+def _claim_body(tables: dict, claim_id: str) -> dict:
+    header = tables["claims"][tables["claims"]["claim_id"] == claim_id].iloc[0]
+    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"] == claim_id]
+    claim = {k: (None if pd.isna(v) else v) for k, v in header.to_dict().items()}
+    for k in (
+        "service_date_from",
+        "service_date_to",
+        "submission_date",
+        "eligibility_verified_date",
+    ):
+        claim[k] = claim[k].date().isoformat() if claim[k] is not None else None
+    claim["lines"] = [
+        {k: (None if pd.isna(v) else v) for k, v in r.items() if k != "claim_id"}
+        for r in lines.to_dict("records")
+    ]
+    return claim
+
+
+def test_history_follows_the_store_and_as_of_scores_a_past_claim_as_offline(
+    service, small_world, trained
+):
+    client, keys = service
+    tables = small_world[0]
+    info = client.get("/v1/model", headers=keys["biller"]).json()
+    last = tables["remits"]["remit_date"].max().date()
+    assert info["history_as_of"] == (last + dt.timedelta(days=1)).isoformat()
+    model = trained[0].model
+    offline = model.denial_probability(model.pipeline.point_in_time_matrix(tables))
+    claims = tables["claims"].reset_index(drop=True)
+    i = int(len(claims) * 0.4)  # a claim from the middle of the world: its history was shorter
+    body = _claim_body(tables, claims["claim_id"][i])
+    day = claims["submission_date"][i].date().isoformat()
+    past = client.post(
+        "/v1/claims/score", json={"claims": [body], "as_of": day}, headers=keys["biller"]
+    ).json()["scores"][0]
+    now = client.post("/v1/claims/score", json={"claims": [body]}, headers=keys["biller"]).json()[
+        "scores"
+    ][0]
+    assert past["denial_probability"] == pytest.approx(offline[i], abs=1e-6)
+    assert now["denial_probability"] != past["denial_probability"]
