@@ -82,20 +82,7 @@ def _day_files(tables: dict, day: dt.date, folder: Path, control: int) -> list[P
     sent = claims[claims["submission_date"] == ts]
     remits = tables["remits"]
     first = remits[~remits["remit_id"].str.endswith("-2") & (remits["remit_date"] == ts)]
-    subset = {
-        **tables,
-        "claims": sent,
-        "claim_lines": tables["claim_lines"][
-            tables["claim_lines"]["claim_id"].isin(sent["claim_id"])
-        ],
-        "remits": first,
-        "remit_adjustments": tables["remit_adjustments"][
-            tables["remit_adjustments"]["remit_id"].isin(first["remit_id"])
-        ],
-        "remit_remarks": tables["remit_remarks"][
-            tables["remit_remarks"]["remit_id"].isin(first["remit_id"])
-        ],
-    }
+    subset = _subset(tables, sent, first)
     when = dt.datetime.combine(day, dt.time(18, 0))
     paths = (
         write_837(subset, folder, control=control, when=when, prefix=f"{day}") if len(sent) else []
@@ -189,19 +176,24 @@ def history_before(tables: dict[str, pd.DataFrame], day: dt.date) -> dict[str, p
     appeals = tables["appeals"]
     decided = appeals["resolved_date"].notna() & (appeals["resolved_date"] < ts)
     return {
+        **_subset(tables, claims, remits),
+        "appeals": appeals[decided & appeals["claim_id"].isin(remits["claim_id"])],
+    }
+
+
+def _subset(tables: dict, claims: pd.DataFrame, remits: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``tables`` cut to these claims and remits, with their lines and codes."""
+
+    def of(name: str, key: str, keep: pd.Series) -> pd.DataFrame:
+        return tables[name][tables[name][key].isin(keep)]
+
+    return {
         **tables,
         "claims": claims,
-        "claim_lines": tables["claim_lines"][
-            tables["claim_lines"]["claim_id"].isin(claims["claim_id"])
-        ],
+        "claim_lines": of("claim_lines", "claim_id", claims["claim_id"]),
         "remits": remits,
-        "remit_adjustments": tables["remit_adjustments"][
-            tables["remit_adjustments"]["remit_id"].isin(remits["remit_id"])
-        ],
-        "remit_remarks": tables["remit_remarks"][
-            tables["remit_remarks"]["remit_id"].isin(remits["remit_id"])
-        ],
-        "appeals": appeals[decided & appeals["claim_id"].isin(remits["claim_id"])],
+        "remit_adjustments": of("remit_adjustments", "remit_id", remits["remit_id"]),
+        "remit_remarks": of("remit_remarks", "remit_id", remits["remit_id"]),
     }
 
 

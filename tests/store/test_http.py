@@ -148,21 +148,7 @@ def test_the_life_cycle_with_audit_rows_and_stale_writes_refused(service):
 def test_scores_are_remembered_and_shown_with_the_item(service, small_world):
     client, keys = service
     item = _first_open(client, keys)
-    tables = small_world[0]
-    header = tables["claims"][tables["claims"]["claim_id"] == item["claim_id"]].iloc[0]
-    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"] == item["claim_id"]]
-    claim = {k: (None if pd.isna(v) else v) for k, v in header.to_dict().items()}
-    for k in (
-        "service_date_from",
-        "service_date_to",
-        "submission_date",
-        "eligibility_verified_date",
-    ):
-        claim[k] = claim[k].date().isoformat() if claim[k] is not None else None
-    claim["lines"] = [
-        {k: (None if pd.isna(v) else v) for k, v in r.items() if k != "claim_id"}
-        for r in lines.to_dict("records")
-    ]
+    claim = _claim_body(small_world[0], item["claim_id"])
     scored = client.post(
         "/v1/claims/score", json={"claims": [claim], "explain": "all"}, headers=keys["biller"]
     )
