@@ -78,7 +78,8 @@ def _fill(url: str, items: int) -> None:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
         else:
             conn.execute(text("SET session_replication_role = replica"))  # no FK checks
-        row = dict(conn.execute(select(worklist_items).limit(1)).mappings().one())
+        ranked = worklist_items.c.model_version.is_not(None)
+        row = dict(conn.execute(select(worklist_items).where(ranked).limit(1)).mappings().one())
         row.pop("id")
         have = conn.execute(select(func.count()).select_from(worklist_items)).scalar_one()
         categories = ("coding", "eligibility", "authorization")

@@ -130,16 +130,16 @@ worklist_items = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("claim_id", ForeignKey("claims.claim_id"), nullable=False, unique=True),
     Column("remit_id", ForeignKey("remits.remit_id"), nullable=False),
-    Column("payer_id", String(64), nullable=False, index=True),
+    Column("payer_id", String(64), nullable=False),
     Column("provider_npi", String(20), nullable=False),
-    Column("category", String(40), nullable=False, index=True),
+    Column("category", String(40), nullable=False),
     Column("carc_codes", JSON, nullable=False),
     Column("denied_amount", Float, nullable=False, index=True),
     Column("denial_date", Date, nullable=False, index=True),
     Column("deadline", Date, nullable=False, index=True),
     # no index on status alone: a page is read along its sort's index (store.worklist.page)
     Column("status", String(20), nullable=False),
-    Column("assignee", String(100), nullable=True, index=True),
+    Column("assignee", String(100), nullable=True),
     Column("team", String(100), nullable=True),
     Column("rule_id", Integer, nullable=True),
     # the model's view of the item; empty until a model ranked it
@@ -156,6 +156,12 @@ worklist_items = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_worklist_order", "priority_key", "deadline", "id"),
+    # a filtered page in working order is an index walk too
+    *(
+        Index(f"ix_worklist_{column}_order", column, "priority_key", "deadline", "id")
+        for column in ("payer_id", "category", "assignee")
+    ),
+    Index("ix_worklist_category_deadline", "category", "deadline", "id"),
 )
 notes = Table(
     "notes",

@@ -301,8 +301,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("claim_id", name=op.f("uq_worklist_items_claim_id")),
     )
     with op.batch_alter_table("worklist_items", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_worklist_items_assignee"), ["assignee"], unique=False)
-        batch_op.create_index(batch_op.f("ix_worklist_items_category"), ["category"], unique=False)
+        batch_op.create_index(
+            "ix_worklist_assignee_order",
+            ["assignee", "priority_key", "deadline", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_worklist_category_deadline", ["category", "deadline", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_worklist_category_order",
+            ["category", "priority_key", "deadline", "id"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f("ix_worklist_items_deadline"), ["deadline"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_worklist_items_denial_date"), ["denial_date"], unique=False
@@ -310,8 +321,12 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_worklist_items_denied_amount"), ["denied_amount"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_worklist_items_payer_id"), ["payer_id"], unique=False)
         batch_op.create_index("ix_worklist_order", ["priority_key", "deadline", "id"], unique=False)
+        batch_op.create_index(
+            "ix_worklist_payer_id_order",
+            ["payer_id", "priority_key", "deadline", "id"],
+            unique=False,
+        )
 
     op.create_table(
         "notes",
@@ -339,13 +354,14 @@ def downgrade() -> None:
 
     op.drop_table("notes")
     with op.batch_alter_table("worklist_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_worklist_payer_id_order")
         batch_op.drop_index("ix_worklist_order")
-        batch_op.drop_index(batch_op.f("ix_worklist_items_payer_id"))
         batch_op.drop_index(batch_op.f("ix_worklist_items_denied_amount"))
         batch_op.drop_index(batch_op.f("ix_worklist_items_denial_date"))
         batch_op.drop_index(batch_op.f("ix_worklist_items_deadline"))
-        batch_op.drop_index(batch_op.f("ix_worklist_items_category"))
-        batch_op.drop_index(batch_op.f("ix_worklist_items_assignee"))
+        batch_op.drop_index("ix_worklist_category_order")
+        batch_op.drop_index("ix_worklist_category_deadline")
+        batch_op.drop_index("ix_worklist_assignee_order")
 
     op.drop_table("worklist_items")
     with op.batch_alter_table("remit_remarks", schema=None) as batch_op:
