@@ -59,23 +59,25 @@ def open_store(url: str) -> Engine:
     return eng
 
 
-def rank_items(eng: Engine, loaded: Loaded) -> None:
-    """Items not yet ranked by the served model get its odds, dollars and order, as of the
-    store's day (``store.worklist.store_day``)."""
+def update_queue(eng: Engine, loaded: Loaded) -> None:
+    """As of the store's day (``store.worklist.store_day``): unworked items past their deadline
+    expire, and items not yet ranked by the served model get its odds, dollars and order."""
     from store import worklist as store_worklist
 
     with eng.begin() as conn:
         day = store_worklist.store_day(conn)
+        store_worklist.expire(conn, day)  # items past their deadline expire on their own
         store_worklist.rank(conn, loaded.model, day, loaded.version)
 
 
 async def _watch_history(app: FastAPI) -> None:
-    """Every ``history_check_seconds``: refresh the history from the store if it changed."""
+    """Every ``history_check_seconds``: refresh the history from the store if it changed, expire
+    what passed its deadline, rank what is new."""
     while True:
         await asyncio.sleep(app.state.settings.history_check_seconds)
         try:
-            if await run_in_threadpool(app.state.history.refresh, app.state.slot):
-                await run_in_threadpool(rank_items, app.state.store, app.state.slot.current)
+            await run_in_threadpool(app.state.history.refresh, app.state.slot)
+            await run_in_threadpool(update_queue, app.state.store, app.state.slot.current)
         except Exception as exc:  # the service keeps the history it has
             log.error("history refresh failed: %s", type(exc).__name__)
 
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
         watcher = None
         if app.state.store is not None:
             await run_in_threadpool(app.state.history.refresh, app.state.slot)
-            await run_in_threadpool(rank_items, app.state.store, app.state.slot.current)
+            await run_in_threadpool(update_queue, app.state.store, app.state.slot.current)
             watcher = asyncio.create_task(_watch_history(app))
         else:  # with a store, history is refreshed in this process: no lane holding its own copy
             lane.open_lane(app, warm=served)  # an app handed a model starts it on first use

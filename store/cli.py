@@ -100,7 +100,8 @@ def load_command(
         raise typer.Exit(1) from None
     day = as_of.date() if as_of else date.today()
     with eng.begin() as conn:
-        worklist.store_day(conn, day)
+        if as_of:  # a world lived in its own time (a demo, a back-test): the service follows it
+            worklist.store_day(conn, day)
         expired = worklist.expire(conn, day)
     if expired:
         typer.echo(f"{expired:,} unworked items expired: their appeal deadline is before {day}")

@@ -441,8 +441,8 @@ def _after(keys, values: Sequence[Any]):
 
 
 def store_day(conn: Connection, day: dt.date | None = None) -> dt.date:
-    """The day the store works on: set by ``db load --as-of`` (a replay or a demo lives in its
-    world's time), read by the service; today when never set."""
+    """The day the store works on: today, unless ``db load --as-of`` set one (a replay or a demo
+    lives in its world's time); the service ranks, expires and reports as of it."""
     from store.schema import store_state
 
     if day is not None:
