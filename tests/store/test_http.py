@@ -14,7 +14,7 @@ from features.x12.write import write_x12
 from serving.app import create_app
 from serving.settings import Settings
 from serving.state import load
-from store import schema
+from store import schema, worklist
 from store.load import load_x12
 from store.users import add_user
 
@@ -41,6 +41,8 @@ def service(store, store_url, files, trained):
         }
         keys["analyst2"] = add_user(conn, "analyst-2", "analyst", "test")
     load_x12(store, files, "test", lambda _: None)
+    with store.begin() as conn:  # the world's last day: its recent denials are still open
+        worklist.store_day(conn, TODAY)
     app = create_app(Settings(database_url=store_url), load(str(trained[0].folder)))
     with TestClient(app) as client:
         yield client, {k: {"X-API-Key": v} for k, v in keys.items()}
