@@ -38,6 +38,7 @@ OTHER_DX = {"ABF", "BF"}
 #: from an 837 leaves them empty, and scoring treats them as unknown rather than absent.
 NOT_IN_837: tuple[str, ...] = ("eligibility_verified_date",)
 
+
 class BadValue(ValueError):
     """A value in a claim or remit that cannot be true: the claim or remit is rejected whole."""
 

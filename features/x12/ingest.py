@@ -187,31 +187,20 @@ def _read_one(source: Source, index: int, rows: _Rows) -> FileResult:
     result.interchanges = list(parsed.interchanges)
     result.clm_read, result.clp_read = parsed.clm_read, parsed.clp_read
     tolerated, kinds = list(parsed.tolerated), []
-    for tx in parsed.transactions:
-        with bulk_parsing():
-            if tx.code == "837":
-                got = read_837(tx)
-                kinds.append("837I" if tx.claim_type == "institutional" else "837P")
-                result.claims, result.lines = (
-                    result.claims + len(got.claims),
-                    result.lines + len(got.lines),
-                )
-                rows.claims += got.claims
-                rows.lines += got.lines
-                for pid, row in got.payers.items():
-                    rows.payers.setdefault(pid, row)
-            else:
-                got = read_835(tx, prefix=f"F{index:04d}")
-                kinds.append("835")
-                result.remits += len(got.remits)
-                result.adjustments += len(got.adjustments)
-                rows.remits += got.remits
-                rows.adjustments += got.adjustments
-                rows.remarks += got.remarks
-                for pid, row in got.payers.items():
-                    rows.payers.setdefault(pid, {**row, "payer_type": "other"})
-        tolerated += got.problems
-        result.rejected += got.rejected
+    # one pause of the collector for the whole file: re-enabling it after every transaction set
+    # set off a collection over the millions of tuples read so far (1.6 s of 11.7 s measured)
+    with bulk_parsing():
+        for tx in parsed.transactions:
+            got = _take(tx, index, rows, result)
+            kinds.append(
+                "835"
+                if tx.code == "835"
+                else "837I"
+                if tx.claim_type == "institutional"
+                else "837P"
+            )
+            tolerated += got.problems
+            result.rejected += got.rejected
     result.kind = "+".join(dict.fromkeys(kinds))
     result.tolerated = _summarise_tolerated(tolerated)
     if not parsed.transactions and not result.error:
@@ -219,6 +208,28 @@ def _read_one(source: Source, index: int, rows: _Rows) -> FileResult:
             f" ({result.rejected[0].reason})" if result.rejected else ""
         )
     return result
+
+
+def _take(tx, index: int, rows: _Rows, result: FileResult):
+    """One accepted transaction set's rows into ``rows``, counted in ``result``."""
+    if tx.code == "837":
+        got = read_837(tx)
+        result.claims += len(got.claims)
+        result.lines += len(got.lines)
+        rows.claims += got.claims
+        rows.lines += got.lines
+        for pid, row in got.payers.items():
+            rows.payers.setdefault(pid, row)
+        return got
+    got = read_835(tx, prefix=f"F{index:04d}")
+    result.remits += len(got.remits)
+    result.adjustments += len(got.adjustments)
+    rows.remits += got.remits
+    rows.adjustments += got.adjustments
+    rows.remarks += got.remarks
+    for pid, row in got.payers.items():
+        rows.payers.setdefault(pid, {**row, "payer_type": "other"})
+    return got
 
 
 def _file_source(path: Path, max_bytes: int) -> Source:
