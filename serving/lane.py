@@ -128,13 +128,6 @@ class BatchLane:
         status, payload, probabilities = await loop.run_in_executor(
             self.fastapi.state.lane, score_bytes, body, loaded.version
         )
-        if status == 200 and getattr(self.fastapi.state, "store", None) is not None:
-            from store.scores import remember
-
-            scores = json.loads(payload)["scores"]
-            await loop.run_in_executor(
-                None, remember, self.fastapi.state.store, scores, loaded.version, caller.name
-            )
         metrics = self.fastapi.state.metrics
         metrics.claims.inc(len(probabilities))
         for p in probabilities:

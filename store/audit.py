@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from store.db import insert_many
 from store.schema import audit_log
 
 
@@ -56,8 +57,7 @@ def record_many(
         }
         for i, b, a in changes
     ]
-    for start in range(0, len(rows), 5_000):
-        conn.execute(insert(audit_log), rows[start : start + 5_000])
+    insert_many(conn, audit_log, rows)
 
 
 def history(conn: Connection, entity: str, entity_id: object) -> list[dict[str, Any]]:
@@ -66,14 +66,13 @@ def history(conn: Connection, entity: str, entity_id: object) -> list[dict[str, 
         .where(audit_log.c.entity == entity, audit_log.c.entity_id == str(entity_id))
         .order_by(audit_log.c.id)
     ).mappings()
-    return [
-        {**r, "at": r["at"].isoformat() if hasattr(r["at"], "isoformat") else r["at"]} for r in rows
-    ]
+    return [plain(r) for r in rows]
+
+
+def plain(row: Any) -> dict[str, Any]:
+    """A row with its dates and times as ISO text: what JSON columns and responses carry."""
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in dict(row).items()}
 
 
 def _safe(values: dict[str, Any] | None) -> dict[str, Any] | None:
-    if values is None:
-        return None
-    return {
-        k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in values.items()
-    }
+    return None if values is None else plain(values)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, insert
 
 #: The embedded default: a file under the (git-ignored) data folder.
 DEFAULT_URL = "sqlite:///data/claimrisk.db"
@@ -59,3 +60,23 @@ def redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(database_url(url)).render_as_string(hide_password=True)
+
+
+#: Rows per INSERT batch and values per ``IN (...)``: under SQLite's 32,766 bound parameters.
+CHUNK = 5_000
+
+
+def insert_many(conn: Connection, table, rows: list[dict]) -> None:
+    """``INSERT`` of many rows, ``CHUNK`` at a time (executemany)."""
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(insert(table), rows[start : start + CHUNK])
+
+
+def where_in(conn: Connection, query, column, values: Sequence[Any]) -> list[Any]:
+    """The rows of ``query`` whose ``column`` is one of ``values``, ``CHUNK`` values a query."""
+    values = list(dict.fromkeys(values))
+    out: list[Any] = []
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        out += conn.execute(query.where(column.in_(chunk))).mappings().all()
+    return out

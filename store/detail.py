@@ -4,7 +4,6 @@ codes mean, the model's prediction and factors, the notes and the item's history
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import Connection, select
 from features.codes import CARC_CATEGORY
 from features.io import REPO_ROOT
 from store import audit, scores
+from store.audit import plain
 from store.schema import claim_lines, claims, notes, remit_adjustments, remit_remarks, remits
 from store.schema import worklist_items as items
 
@@ -42,10 +42,6 @@ def meanings(folder: Path | None) -> dict[str, dict[str, str]]:
     return out
 
 
-def _plain(row: Any) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in dict(row).items()}
-
-
 def item_detail(conn: Connection, item_id: int, codes_dir: Path | None = None) -> dict | None:
     item = conn.execute(select(items).where(items.c.id == item_id)).mappings().first()
     if item is None:
@@ -66,13 +62,13 @@ def item_detail(conn: Connection, item_id: int, codes_dir: Path | None = None) -
         .all()
     )
     return {
-        "item": _plain(item),
-        "claim": _plain(claim),
-        "lines": [_plain(r) for r in lines],
+        "item": plain(item),
+        "claim": plain(claim),
+        "lines": [plain(r) for r in lines],
         "remits": [_remit(conn, r, words) for r in paid],
         "prediction": scores.latest(conn, claim_id),
         "notes": [
-            _plain(n)
+            plain(n)
             for n in conn.execute(
                 select(notes).where(notes.c.item_id == item_id).order_by(notes.c.id)
             ).mappings()
@@ -91,7 +87,7 @@ def _remit(conn: Connection, remit: Any, words: dict[str, dict[str, str]]) -> di
         select(remit_remarks.c.rarc).where(remit_remarks.c.remit_id == remit["remit_id"])
     ).scalars()
     return {
-        **_plain(remit),
+        **plain(remit),
         "adjustments": [
             {
                 "group_code": a["group_code"],

@@ -21,11 +21,12 @@ def read_tables(eng: Engine) -> dict[str, pd.DataFrame]:
             table = schema.metadata.tables[name]
             rows = conn.execute(select(*(table.c[f.name] for f in spec.fields))).all()
             frame = pd.DataFrame(rows, columns=spec.columns)
-            out[name] = _typed(frame, name)
+            out[name] = typed(frame, name)
     return out
 
 
-def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Rows read back from the store in the contract's pandas types (extra columns kept)."""
     for f in TABLES[name].fields:
         if f.kind == "date":
             frame[f.name] = pd.to_datetime(frame[f.name])

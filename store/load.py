@@ -32,6 +32,7 @@ from features.io import load_dataset
 from features.x12.ingest import Ingested, ingest, x12_files
 from store import worklist
 from store.audit import now, record
+from store.db import CHUNK, insert_many, where_in
 from store.schema import appeals as appeals_table
 from store.schema import (
     claim_lines,
@@ -46,8 +47,6 @@ from store.schema import (
 )
 
 Echo = Callable[[str], None]
-#: Rows per INSERT batch and per IN (...) lookup.
-CHUNK = 5_000
 
 
 @dataclass
@@ -203,24 +202,14 @@ def _records(frame: pd.DataFrame, table: str) -> list[dict]:
 
 
 def _existing(conn: Connection, column, values: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    values = list(dict.fromkeys(values))
-    for start in range(0, len(values), CHUNK):
-        chunk = values[start : start + CHUNK]
-        found.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
-    return found
-
-
-def _insert_many(conn: Connection, table, rows: list[dict]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(table), rows[start : start + CHUNK])
+    return {r[column.name] for r in where_in(conn, select(column), column, values)}
 
 
 def _insert_payers(conn: Connection, frame: pd.DataFrame) -> None:
     """New payers only: a payer's limits may have been corrected in the store since."""
     rows = _records(frame, "payers")
     have = _existing(conn, payers.c.payer_id, [r["payer_id"] for r in rows])
-    _insert_many(conn, payers, [r for r in rows if r["payer_id"] not in have])
+    insert_many(conn, payers, [r for r in rows if r["payer_id"] not in have])
 
 
 def _insert_claims(
@@ -240,12 +229,16 @@ def _insert_claims(
     report.claims_unchanged += len(have - replace)
     for r in new:
         r["load_id"] = load_id
-    _insert_many(conn, claims, new)
+    insert_many(conn, claims, new)
     line_rows = _records(lines, "claim_lines")
-    _insert_many(conn, claim_lines, [r for r in line_rows if r["claim_id"] not in have])
+    insert_many(conn, claim_lines, [r for r in line_rows if r["claim_id"] not in have])
+    lines_of: dict[str, list[dict]] = {}
+    for x in line_rows:
+        if x["claim_id"] in replace:
+            lines_of.setdefault(x["claim_id"], []).append(x)
     for r in rows:
         if r["claim_id"] in replace:
-            _replace_claim(conn, r, [x for x in line_rows if x["claim_id"] == r["claim_id"]], actor)
+            _replace_claim(conn, r, lines_of.get(r["claim_id"], []), actor)
             report.claims_replaced += 1
     for r in rows:
         if r["frequency_code"] in ("7", "8") and r["original_claim_id"]:
@@ -260,7 +253,7 @@ def _replace_claim(conn: Connection, row: dict, lines: list[dict], actor: str) -
     values = {k: v for k, v in row.items() if k != "claim_id"}
     conn.execute(update(claims).where(claims.c.claim_id == row["claim_id"]).values(**values))
     conn.execute(claim_lines.delete().where(claim_lines.c.claim_id == row["claim_id"]))
-    _insert_many(conn, claim_lines, lines)
+    insert_many(conn, claim_lines, lines)
     changed = {k for k, v in values.items() if before.get(k) != v}
     record(
         conn,
@@ -356,7 +349,7 @@ def _insert_remits(
     ready = frame["claim_id"].isin(stored)
     _store_remits(conn, frame[ready & ~known], adjustments, remarks, load_id, actor, report)
     parked = frame[~ready & ~known]
-    _insert_many(conn, pending_remits, _pending_rows(parked, adjustments, remarks, load_id))
+    insert_many(conn, pending_remits, _pending_rows(parked, adjustments, remarks, load_id))
     report.remits_pending += len(parked)
 
 
@@ -416,11 +409,11 @@ def _store_remits(
         {**r, "fingerprint": fp, "load_id": load_id}
         for r, fp in zip(_records(frame, "remits"), frame["fingerprint"], strict=True)
     ]
-    _insert_many(conn, remits, rows)
-    _insert_many(
+    insert_many(conn, remits, rows)
+    insert_many(
         conn, remit_adjustments, _records(codes[0], "remit_adjustments") if len(codes[0]) else []
     )
-    _insert_many(conn, remit_remarks, _records(codes[1], "remit_remarks") if len(codes[1]) else [])
+    insert_many(conn, remit_remarks, _records(codes[1], "remit_remarks") if len(codes[1]) else [])
     report.remits_new += len(rows)
     for r in rows:
         if r["claim_status_code"] == "22":
@@ -458,9 +451,12 @@ def _reverse(conn: Connection, reversal: dict, actor: str) -> int:
 
 def _match_pending(conn: Connection, actor: str, report: LoadReport) -> None:
     """Remits that waited for their claim, now that more claims are stored."""
-    waiting = conn.execute(select(pending_remits)).mappings().all()
-    stored = _existing(conn, claims.c.claim_id, [w["clp01"] for w in waiting])
-    found = [w for w in waiting if w["clp01"] in stored]
+    stored = select(claims.c.claim_id)
+    found = (
+        conn.execute(select(pending_remits).where(pending_remits.c.clp01.in_(stored)))
+        .mappings()
+        .all()
+    )
     if not found:
         return
     frame = pd.DataFrame([w["remit"]["remit"] for w in found])
@@ -510,7 +506,7 @@ def load_folder(eng: Engine, folder: Path, actor: str, echo: Echo = print) -> Lo
         )
         rows = _records(tables["appeals"], "appeals")
         have = _existing(conn, appeals_table.c.appeal_id, [r["appeal_id"] for r in rows])
-        _insert_many(conn, appeals_table, [r for r in rows if r["appeal_id"] not in have])
+        insert_many(conn, appeals_table, [r for r in rows if r["appeal_id"] not in have])
         report.lines.append(
             f"{folder}: {report.claims_new:,} new claims, {report.remits_new:,} new remits, "
             f"{report.items_new:,} new worklist items"

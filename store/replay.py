@@ -33,7 +33,6 @@ from features.io import load_dataset, read_truth
 from features.x12.ingest import ingest
 from features.x12.write import write_835, write_837
 from store import worklist
-from store.audit import now, record
 from store.db import engine
 from store.load import load_x12
 from store.migrate import upgrade
@@ -131,18 +130,7 @@ def _decide(arm: Arm, day: dt.date, truth: pd.DataFrame, draw: dict[str, float])
             won = draw[item["claim_id"]] < t["overturn_probability"]
             amount = float(t["recoverable_amount"]) if won else 0.0
             values = {"status": "won" if won else "lost", "recovered_amount": amount}
-            before = {k: item[k] for k in values}
-            conn.execute(
-                update(items)
-                .where(items.c.id == item_id)
-                .values(
-                    **values,
-                    priority_key=worklist.CLOSED,
-                    version=item["version"] + 1,
-                    updated_at=now(),
-                )
-            )
-            record(conn, "replay:payer", "appeal decided", "worklist_item", item_id, before, values)
+            worklist.change(conn, item, values, "replay:payer", "appeal decided")
             recovered += amount
     return recovered
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Engine, desc, insert, select
+from sqlalchemy import Connection, Engine, desc, select
 
-from store.audit import now
+from store.audit import now, plain
+from store.db import insert_many
 from store.schema import scores
 
 
@@ -37,8 +38,7 @@ def remember(
     ]
     if rows:
         with eng.begin() as conn:
-            for start in range(0, len(rows), 5_000):
-                conn.execute(insert(scores), rows[start : start + 5_000])
+            insert_many(conn, scores, rows)
 
 
 def latest(conn: Connection, claim_id: str) -> dict[str, Any] | None:
@@ -51,4 +51,4 @@ def latest(conn: Connection, claim_id: str) -> dict[str, Any] | None:
     )
     if row is None:
         return None
-    return {**row, "scored_at": row["scored_at"].isoformat()}
+    return plain(row)

@@ -25,13 +25,13 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from features.codes import label_remits
 from store.audit import now, record, record_many
+from store.db import CHUNK, insert_many, where_in
 from store.schema import claim_lines, claims, payers, remits, routing_rules
 from store.schema import worklist_items as items
 
 OPEN = ("open", "in_progress")
 ACTIVE = ("open", "in_progress", "appealed")
 TERMINAL = ("won", "lost", "written_off", "expired")
-STATUSES = ACTIVE + TERMINAL
 #: Moves a person may make (the store's own moves, expiry and payment, are not listed).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "open": ("in_progress", "appealed", "written_off"),
@@ -50,7 +50,7 @@ class TransitionError(ValueError):
     pass
 
 
-def _change(conn: Connection, item: dict, values: dict[str, Any], actor: str, action: str) -> None:
+def change(conn: Connection, item: dict, values: dict[str, Any], actor: str, action: str) -> None:
     """Apply ``values`` to an item, bump its version and write the audit row (from → to)."""
     before = {k: item[k] for k in values}
     order = {"priority_key": CLOSED} if values.get("status") in TERMINAL else {}
@@ -89,14 +89,6 @@ def apply_remits(
     return opened, closed
 
 
-def _in_chunks(conn: Connection, query, column, values: Sequence[Any]) -> list[Any]:
-    values = list(dict.fromkeys(values))
-    out: list[Any] = []
-    for start in range(0, len(values), 5_000):
-        out += conn.execute(query.where(column.in_(values[start : start + 5_000]))).mappings().all()
-    return out
-
-
 def _open_items(
     conn: Connection,
     denials: pd.DataFrame,
@@ -108,10 +100,10 @@ def _open_items(
         return 0
     ids = denials["claim_id"].tolist()
     listed = {
-        r["claim_id"] for r in _in_chunks(conn, select(items.c.claim_id), items.c.claim_id, ids)
+        r["claim_id"] for r in where_in(conn, select(items.c.claim_id), items.c.claim_id, ids)
     }
     history = pd.DataFrame(
-        _in_chunks(
+        where_in(
             conn,
             select(remits.c.claim_id, remits.c.remit_id, remits.c.remit_date).where(
                 remits.c.claim_status_code != "22"
@@ -130,7 +122,7 @@ def _open_items(
         return 0
     heads = {
         r["claim_id"]: r
-        for r in _in_chunks(
+        for r in where_in(
             conn,
             select(
                 claims.c.claim_id,
@@ -170,11 +162,10 @@ def _open_items(
         }
         values.update(route(rules, values))
         rows.append(values)
-    for start in range(0, len(rows), 5_000):
-        conn.execute(insert(items), rows[start : start + 5_000])
+    insert_many(conn, items, rows)
     made = {
         r["claim_id"]: r["id"]
-        for r in _in_chunks(
+        for r in where_in(
             conn,
             select(items.c.id, items.c.claim_id),
             items.c.claim_id,
@@ -214,11 +205,11 @@ def _close_paid(conn: Connection, paid: pd.DataFrame, actor: str) -> int:
     if paid.empty:
         return 0
     ids = paid["claim_id"].tolist()
-    replaced = _in_chunks(
+    replaced = where_in(
         conn, select(claims.c.claim_id, claims.c.superseded_by), claims.c.superseded_by, ids
     )
     payer_of = {r["claim_id"]: r["superseded_by"] for r in replaced}
-    found = _in_chunks(
+    found = where_in(
         conn,
         select(items).where(items.c.status.in_(ACTIVE)),
         items.c.claim_id,
@@ -236,7 +227,7 @@ def _close_paid(conn: Connection, paid: pd.DataFrame, actor: str) -> int:
             continue
         remit = later.iloc[0]
         values = {"status": "won", "recovered_amount": float(remit["paid_amount"])}
-        _change(conn, dict(item), values, actor, f"paid by remit {remit['remit_id']}")
+        change(conn, dict(item), values, actor, f"paid by remit {remit['remit_id']}")
         closed += 1
     return closed
 
@@ -250,7 +241,7 @@ def corrected(conn: Connection, original: str, new: str, frequency: str, actor: 
     )
     if item is not None:
         kind = "replacement" if frequency == "7" else "void"
-        _change(conn, dict(item), {"status": "appealed"}, actor, f"{kind} claim {new} sent")
+        change(conn, dict(item), {"status": "appealed"}, actor, f"{kind} claim {new} sent")
 
 
 # -- routing ------------------------------------------------------------------------------------
@@ -295,7 +286,7 @@ def expire(conn: Connection, today: dt.date) -> int:
         .all()
     )
     for item in due:
-        _change(conn, dict(item), {"status": "expired"}, "system", "deadline passed")
+        change(conn, dict(item), {"status": "expired"}, "system", "deadline passed")
     return len(due)
 
 
@@ -312,8 +303,8 @@ def rank(conn: Connection, model, today: dt.date, model_version: str) -> int:
         .mappings()
         .all()
     )
-    for start in range(0, len(todo), 5_000):
-        _rank_chunk(conn, model, today, model_version, todo[start : start + 5_000])
+    for start in range(0, len(todo), CHUNK):
+        _rank_chunk(conn, model, today, model_version, todo[start : start + CHUNK])
     return len(todo)
 
 
@@ -326,7 +317,9 @@ def _rank_chunk(conn: Connection, model, today: dt.date, version: str, todo: lis
         conn.execute(select(claim_lines).where(claim_lines.c.claim_id.in_(ids))).mappings()
     )
     head = head.set_index("claim_id").loc[ids].reset_index()
-    x = model.pipeline.encode(_typed(head, "claims"), _typed(lines, "claim_lines")).matrix
+    from store.export import typed
+
+    x = model.pipeline.encode(typed(head, "claims"), typed(lines, "claim_lines")).matrix
     categories = np.array([t["category"] for t in todo], dtype=object)
     days_left = np.array([(t["deadline"] - today).days for t in todo], dtype=float)
     denied = np.array([t["denied_amount"] for t in todo], dtype=float)
@@ -346,21 +339,6 @@ def _rank_chunk(conn: Connection, model, today: dt.date, version: str, todo: lis
                 priority_key=int(-b) if math.isfinite(b) else UNRANKED,
             )
         )
-
-
-def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Rows read back from the store in the contract's pandas types."""
-    from features.contract import TABLES
-
-    out = frame.copy()
-    for f in TABLES[table].fields:
-        if f.kind == "date":
-            out[f.name] = pd.to_datetime(out[f.name])
-        elif f.kind in ("int", "float"):
-            out[f.name] = pd.to_numeric(out[f.name])
-        elif f.kind == "bool":
-            out[f.name] = out[f.name].astype(bool)
-    return out
 
 
 # -- people's moves -----------------------------------------------------------------------------
@@ -389,7 +367,7 @@ def move(
     elif assignee is not None and assignee != item["assignee"]:
         values["assignee"] = assignee
     if values:
-        _change(conn, item, values, actor, "update")
+        change(conn, item, values, actor, "update")
     return values
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, insert, select, update
 from serving.deps import Caller, Lead, RuleEditor, Worker
 from serving.errors import Conflict, Forbidden, InvalidClaims, NotFound, PreconditionRequired
 from store import worklist
-from store.audit import now, record
+from store.audit import now, plain, record
 from store.detail import item_detail
 from store.kpis import kpis
 from store.schema import notes, routing_rules
@@ -64,10 +64,6 @@ def _decode(cursor: str, sort: str) -> list[Any]:
         ) from None
 
 
-def _item_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in row.items()}
-
-
 @router.get("/v1/worklist", response_model=Page, summary="The denial queue, in working order")
 async def queue(
     request: Request,
@@ -99,7 +95,7 @@ async def queue(
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = _encode(worklist.cursor_values(rows[-1], sort)) if more else None
-    return Page(items=[_item_json(r) for r in rows], next_cursor=nxt)
+    return Page(items=[plain(r) for r in rows], next_cursor=nxt)
 
 
 @router.get(
@@ -213,7 +209,7 @@ async def change_item(
 
     updated = await run_in_threadpool(write)
     response.headers["ETag"] = f'"{updated["version"]}"'
-    return _item_json(updated)
+    return plain(updated)
 
 
 @router.get("/v1/kpis", summary="Denial rate, first-pass yield, overturns, dollars, A/R aging")
