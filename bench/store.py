@@ -154,6 +154,13 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument(
+        "--train-claims",
+        type=int,
+        default=20_000,
+        help="the ranking model is trained on a world of this size (its cost in a load is per "
+        "item ranked, not per claim it was trained on)",
+    )
     args = parser.parse_args()
     from tests.store.postgres import cluster
 
@@ -164,12 +171,25 @@ def main() -> None:
             [CLAIMRISK, "generate", "--claims", str(args.claims), "--seed", "5", "--out", str(data)]
         )
         run_once([CLAIMRISK, "export-x12", "--data", str(data), "--out", str(x12)])
+        taught = Path(tmp) / "train-world"
+        run_once(
+            [
+                CLAIMRISK,
+                "generate",
+                "--claims",
+                str(args.train_claims),
+                "--seed",
+                "5",
+                "--out",
+                str(taught),
+            ]
+        )
         run_once(
             [
                 CLAIMRISK,
                 "train",
                 "--data",
-                str(data),
+                str(taught),
                 "--out",
                 str(model),
                 "--tracking-uri",

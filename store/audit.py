@@ -16,6 +16,28 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def row(
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """One audit row: who (``actor``) did what (``action`` on ``entity``/``entity_id``), from
+    ``before`` to ``after`` (only the fields that changed, JSON-safe)."""
+    return {
+        "at": at or now(),
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": _safe(before),
+        "after": _safe(after),
+    }
+
+
 def record(
     conn: Connection,
     actor: str,
@@ -25,19 +47,8 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Who (``actor``) did what (``action`` on ``entity``/``entity_id``), from ``before`` to
-    ``after`` (only the fields that changed, JSON-safe)."""
-    conn.execute(
-        insert(audit_log).values(
-            at=now(),
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=_safe(before),
-            after=_safe(after),
-        )
-    )
+    """Write one audit row (``row``'s fields)."""
+    conn.execute(insert(audit_log).values(row(actor, action, entity, entity_id, before, after)))
 
 
 def record_many(
@@ -45,19 +56,7 @@ def record_many(
 ) -> None:
     """``record`` for many rows at once: ``changes`` holds (entity_id, before, after) triples."""
     at = now()
-    rows = [
-        {
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "entity": entity,
-            "entity_id": str(i),
-            "before": _safe(b),
-            "after": _safe(a),
-        }
-        for i, b, a in changes
-    ]
-    insert_many(conn, audit_log, rows)
+    insert_many(conn, audit_log, [row(actor, action, entity, *c, at=at) for c in changes])
 
 
 def history(conn: Connection, entity: str, entity_id: object) -> list[dict[str, Any]]:

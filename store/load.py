@@ -20,7 +20,10 @@ worklist (new denials, payments that close items) is ``store.worklist``'s busine
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,9 +93,8 @@ def load_x12(eng: Engine, paths: Sequence[Path], actor: str, echo: Echo = print)
     """Load 837 and 835 files (folders are walked); 837s first, so that a batch's remits find
     their claims. One transaction per file."""
     total = LoadReport()
-    files = x12_files(list(paths))
-    parsed: list[tuple[Path, str, Ingested]] = []
-    for path in files:
+    todo: list[tuple[Path, str]] = []
+    for path in x12_files(list(paths)):
         digest = sha256(path) if path.exists() else ""
         seen = _seen_file(eng, digest)
         if seen:
@@ -100,7 +102,9 @@ def load_x12(eng: Engine, paths: Sequence[Path], actor: str, echo: Echo = print)
             total.lines.append(f"{path}: already loaded ({seen}): nothing changed")
             echo(total.lines[-1])
             continue
-        parsed.append((path, digest, ingest([path])))
+        todo.append((path, digest))
+    read = _read_all([path for path, _ in todo])
+    parsed = [(path, digest, got) for (path, digest), got in zip(todo, read, strict=True)]
     parsed.sort(key=lambda p: 0 if "837" in p[2].files[0].kind else 1)
     for path, digest, ingested in parsed:
         with eng.begin() as conn:
@@ -108,6 +112,28 @@ def load_x12(eng: Engine, paths: Sequence[Path], actor: str, echo: Echo = print)
         total.add(report)
         echo(report.lines[-1])
     return total
+
+
+#: Files read side by side, one per core, once there is this much to read (a worker's start
+#: costs more than it saves on the replay's small daily files).
+PARALLEL_BYTES = 8 * 1024 * 1024
+
+
+def _read_all(files: list[Path]) -> list[Ingested]:
+    """Each file read on its own (``ingest``), in worker processes when there is enough to
+    read: reading is pure CPU and the files are independent, so two cores read two files in
+    the time of the larger (20k claims: 837 2.8 s beside 835 1.9 s). The store is written by
+    this process alone."""
+    size = sum(p.stat().st_size for p in files if p.is_file())
+    workers = min(len(files), os.cpu_count() or 1)
+    if workers < 2 or size < PARALLEL_BYTES:
+        return [ingest([p]) for p in files]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_ingest_one, files))
+
+
+def _ingest_one(path: Path) -> Ingested:
+    return ingest([path])
 
 
 def _seen_file(eng: Engine, digest: str) -> str | None:
@@ -191,14 +217,20 @@ def _finish_load(conn: Connection, load_id: int, report: LoadReport) -> None:
 
 
 def _records(frame: pd.DataFrame, table: str) -> list[dict]:
-    """Contract rows as plain Python values (None for missing, dates as dates)."""
-    spec = TABLES[table]
-    out = frame[[f.name for f in spec.fields]].copy()
-    for f in spec.fields:
+    """Contract rows as plain Python values (None for missing, dates as dates), built column by
+    column (``DataFrame.to_dict`` on an object copy took 1.9 s of a 20k-claim load)."""
+    names = [f.name for f in TABLES[table].fields]
+    columns = []
+    for f in TABLES[table].fields:
+        column = frame[f.name]
         if f.kind == "date":
-            out[f.name] = pd.to_datetime(out[f.name]).dt.date
-    out = out.astype(object).where(out.notna(), None)
-    return out.to_dict("records")
+            column = pd.to_datetime(column).dt.date
+        missing = column.isna().to_numpy()
+        values = column.astype(object).tolist()
+        if missing.any():
+            values = [None if gone else v for v, gone in zip(values, missing, strict=True)]
+        columns.append(values)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _existing(conn: Connection, column, values: Sequence[str]) -> set[str]:
@@ -298,19 +330,16 @@ def _supersede(conn: Connection, row: dict, actor: str) -> int:
 def fingerprints(frame: pd.DataFrame, adjustments: pd.DataFrame) -> list[str]:
     """What makes a remit the same remit wherever it was read: claim, payer, control number,
     status, date, amounts and its adjustments (``frame``'s order)."""
-    codes = (
-        (
-            adjustments["group_code"]
-            + "-"
-            + adjustments["carc"]
-            + "-"
-            + adjustments["amount"].map("{:.2f}".format)
-        )
-        .groupby(adjustments["remit_id"])
-        .agg(lambda c: "|".join(sorted(c)))
-        if len(adjustments)
-        else pd.Series(dtype=str)
-    )
+    held: dict[str, list[str]] = {}
+    for remit_id, group, carc, dollars in zip(
+        adjustments["remit_id"],
+        adjustments["group_code"],
+        adjustments["carc"],
+        adjustments["amount"],
+        strict=True,
+    ):
+        held.setdefault(remit_id, []).append(f"{group}-{carc}-{dollars:.2f}")
+    codes = {remit_id: "|".join(sorted(c)) for remit_id, c in held.items()}
     parts = zip(
         frame["claim_id"],
         frame["payer_id"],
@@ -319,7 +348,7 @@ def fingerprints(frame: pd.DataFrame, adjustments: pd.DataFrame) -> list[str]:
         frame["remit_date"].astype(str),
         frame["charge_amount"].map("{:.2f}".format),
         frame["paid_amount"].map("{:.2f}".format),
-        frame["remit_id"].map(codes).fillna(""),
+        (codes.get(r, "") for r in frame["remit_id"]),
         strict=True,
     )
     return [hashlib.sha1("|".join(p).encode()).hexdigest() for p in parts]

@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from features.codes import label_remits
-from store.audit import now, record, record_many
+from store.audit import now, record_many
+from store.audit import row as audit_row
 from store.db import CHUNK, insert_many, where_in
-from store.schema import claim_lines, claims, payers, remits, routing_rules
+from store.schema import audit_log, claim_lines, claims, payers, remits, routing_rules
 from store.schema import worklist_items as items
 
 OPEN = ("open", "in_progress")
@@ -50,16 +51,37 @@ class TransitionError(ValueError):
     pass
 
 
+#: One change of an item: the item as read, the values it takes, and the audit action.
+Change = tuple[dict, dict[str, Any], str]
+
+
 def change(conn: Connection, item: dict, values: dict[str, Any], actor: str, action: str) -> None:
     """Apply ``values`` to an item, bump its version and write the audit row (from → to)."""
-    before = {k: item[k] for k in values}
-    order = {"priority_key": CLOSED} if values.get("status") in TERMINAL else {}
-    conn.execute(
-        update(items)
-        .where(items.c.id == item["id"])
-        .values(**values, **order, version=item["version"] + 1, updated_at=now())
-    )
-    record(conn, actor, action, "worklist_item", item["id"], before, values)
+    change_many(conn, [(item, values, action)], actor)
+
+
+def change_many(conn: Connection, changes: Sequence[Change], actor: str) -> None:
+    """``change`` for many items: one UPDATE per shape of change (executemany) and one INSERT
+    of their audit rows, rather than two statements an item (2,600 items: 3.4 s → 0.2 s)."""
+    at = now()
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    audit = []
+    for item, values, action in changes:
+        order = {"priority_key": CLOSED} if values.get("status") in TERMINAL else {}
+        update_row = {**values, **order, "version": item["version"] + 1, "updated_at": at}
+        bound = {f"v_{k}": v for k, v in update_row.items()}  # a bind may not share a column's name
+        shapes.setdefault(tuple(sorted(update_row)), []).append({"v_id": item["id"], **bound})
+        before = {k: item[k] for k in values}
+        audit.append(audit_row(actor, action, "worklist_item", item["id"], before, values, at))
+    for shape, rows in shapes.items():
+        statement = (
+            update(items)
+            .where(items.c.id == bindparam("v_id"))
+            .values({k: bindparam(f"v_{k}") for k in shape})
+        )
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(statement, rows[start : start + CHUNK])
+    insert_many(conn, audit_log, audit)
 
 
 # -- from remits --------------------------------------------------------------------------------
@@ -215,21 +237,27 @@ def _close_paid(conn: Connection, paid: pd.DataFrame, actor: str) -> int:
         items.c.claim_id,
         ids + list(payer_of),
     )
-    payments = paid.sort_values("remit_date").groupby("claim_id")
-    closed = 0
+    payments: dict[str, list[tuple]] = {}  # claim → its paying remits, earliest first
+    ordered = paid.sort_values(["remit_date", "remit_id"])
+    for claim, day, remit_id, dollars in zip(
+        ordered["claim_id"],
+        ordered["remit_date"],
+        ordered["remit_id"],
+        ordered["paid_amount"],
+        strict=True,
+    ):
+        payments.setdefault(claim, []).append((day, remit_id, float(dollars)))
+    changes: list[Change] = []
     for item in found:
-        claim = (
-            item["claim_id"] if item["claim_id"] in payments.groups else payer_of[item["claim_id"]]
-        )
-        later = payments.get_group(claim)
-        later = later[later["remit_date"] >= item["denial_date"]]
-        if later.empty:
+        claim = item["claim_id"] if item["claim_id"] in payments else payer_of[item["claim_id"]]
+        later = [p for p in payments[claim] if p[0] >= item["denial_date"]]
+        if not later:
             continue
-        remit = later.iloc[0]
-        values = {"status": "won", "recovered_amount": float(remit["paid_amount"])}
-        change(conn, dict(item), values, actor, f"paid by remit {remit['remit_id']}")
-        closed += 1
-    return closed
+        _, remit_id, dollars = later[0]
+        values = {"status": "won", "recovered_amount": dollars}
+        changes.append((dict(item), values, f"paid by remit {remit_id}"))
+    change_many(conn, changes, actor)
+    return len(changes)
 
 
 def corrected(conn: Connection, original: str, new: str, frequency: str, actor: str) -> None:
@@ -285,8 +313,7 @@ def expire(conn: Connection, today: dt.date) -> int:
         .mappings()
         .all()
     )
-    for item in due:
-        change(conn, dict(item), {"status": "expired"}, "system", "deadline passed")
+    change_many(conn, [(dict(i), {"status": "expired"}, "deadline passed") for i in due], "system")
     return len(due)
 
 
@@ -325,20 +352,26 @@ def _rank_chunk(conn: Connection, model, today: dt.date, version: str, todo: lis
     denied = np.array([t["denied_amount"] for t in todo], dtype=float)
     ranked = model.rank_denials(x, categories, denied, days_left)
     band = value_band(ranked["expected_recovery"].to_numpy(), ranked["effort_hours"].to_numpy())
-    for t, r, b in zip(todo, ranked.to_dict("records"), band, strict=True):
-        conn.execute(
-            update(items)
-            .where(items.c.id == t["id"])
-            .values(
-                model_version=version,
-                recovery_probability=float(r["recovery_probability"]),
-                recoverable_amount=float(r["recoverable_amount"]),
-                expected_recovery=float(r["expected_recovery"]),
-                effort_hours=float(r["effort_hours"]),
-                next_step=str(r["next_step"]),
-                priority_key=int(-b) if math.isfinite(b) else UNRANKED,
-            )
-        )
+    rows = [
+        {
+            "v_id": t["id"],
+            "v_model_version": version,
+            "v_recovery_probability": float(r["recovery_probability"]),
+            "v_recoverable_amount": float(r["recoverable_amount"]),
+            "v_expected_recovery": float(r["expected_recovery"]),
+            "v_effort_hours": float(r["effort_hours"]),
+            "v_next_step": str(r["next_step"]),
+            "v_priority_key": int(-b) if math.isfinite(b) else UNRANKED,
+        }
+        for t, r, b in zip(todo, ranked.to_dict("records"), band, strict=True)
+    ]
+    columns = [k.removeprefix("v_") for k in rows[0] if k != "v_id"]
+    statement = (
+        update(items)
+        .where(items.c.id == bindparam("v_id"))
+        .values({c: bindparam(f"v_{c}") for c in columns})
+    )
+    conn.execute(statement, rows)
 
 
 # -- people's moves -----------------------------------------------------------------------------

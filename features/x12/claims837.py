@@ -256,7 +256,7 @@ class _Reader837:
         self.close_claim()
         self.in_other_payer = False
         party = self.party
-        facility, _, frequency = seg.components(5)[:3] + ("",) * (3 - len(seg.components(5)))
+        facility, _, frequency = (*seg.components(5), "", "", "")[:3]
         self.claim = {
             "claim_id": seg[1],
             "patient_id": party.patient_id or party.subscriber_id,
@@ -305,7 +305,7 @@ class _Reader837:
             return
         codes = [] if claim["diagnosis_codes"] is None else claim["diagnosis_codes"].split("|")
         for i in range(1, 13):
-            qualifier, code = seg.part(i, 1), seg.part(i, 2)
+            qualifier, code = (*seg.components(i), "", "")[:2]
             if not code:
                 continue
             if qualifier in PRINCIPAL_DX:

@@ -18,6 +18,7 @@ from features.labels import build_labels
 from features.x12.ingest import ingest, write_ingested
 from features.x12.write import write_835, write_837, write_x12
 from store import schema
+from store.db import engine
 from store.export import read_tables
 from store.load import load_x12
 from store.migrate import upgrade
@@ -77,6 +78,34 @@ def test_loading_twice_changes_nothing_and_says_so(store, world_files, tmp_path)
     assert "interchange CLAIMRISK #000000003 already loaded: skipped" in resent.lines[0]
     after = {t: _count(store, schema.metadata.tables[t]) for t in ("claims", "remits")}
     assert after == {t: counts[t] for t in after}
+
+
+def _rows(eng, table) -> list[tuple]:
+    """A table's rows in key order, without what differs between two loads of the same files."""
+    skip = {"load_id", "created_at", "updated_at", "at"}
+    columns = [c for c in table.columns if c.name not in skip]
+    order = list(table.primary_key.columns) or columns
+    with eng.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(*columns).order_by(*order))]
+
+
+def test_files_read_side_by_side_load_what_one_process_loads(
+    store, world_files, tmp_path, monkeypatch
+):
+    """Reading in worker processes (big loads) must store exactly what a serial read stores."""
+    import store.load as load
+
+    _, paths = world_files
+    serial = engine(f"sqlite:///{tmp_path / 'serial.db'}")
+    upgrade(serial)
+    load_x12(serial, paths, ACTOR, quiet)
+    monkeypatch.setattr(load, "PARALLEL_BYTES", 0)
+    report = load_x12(store, paths, ACTOR, quiet)
+    assert report.files == len(paths) and report.claims_new > 0
+    for name in ("claims", "claim_lines", "remits", "remit_adjustments", "worklist_items"):
+        table = schema.metadata.tables[name]
+        assert _rows(store, table) == _rows(serial, table), name
+    serial.dispose()
 
 
 def test_export_gives_back_what_ingest_reads(store, world_files, tmp_path):
