@@ -25,6 +25,8 @@ COPY pyproject.toml README.md requirements.lock ./
 RUN pip install -r requirements.lock
 COPY features ./features
 COPY training ./training
+COPY store ./store
+COPY web ./web
 COPY serving ./serving
 RUN pip install --no-deps . && useradd --create-home --uid 10001 claimrisk
 USER claimrisk

@@ -27,10 +27,12 @@ MODEL_CODE := $(shell git ls-files features training 2>/dev/null)
 
 DEMO_X12   := data/demo-x12/remits_835.x12
 DEMO_STORE := data/demo-store.db
+DEMO_PASSWORD := claimrisk-demo
 
 demo: install port-free $(DEMO_MODEL) $(DEMO_STORE)  ## synthesize, train, register, load the store, serve (PORT=8000)
 	@echo ""
 	@echo "Serving models:/claimrisk@champion on http://127.0.0.1:$(PORT) with the store $(DEMO_STORE)"
+	@echo "Web app: http://127.0.0.1:$(PORT)/  (user demo, password $(DEMO_PASSWORD): a demo only)"
 	@echo "(docs: /docs; no API key: demo only, every caller is a lead). The worklist:"
 	@echo "  curl -s 'http://127.0.0.1:$(PORT)/v1/worklist?limit=5'   and   curl -s http://127.0.0.1:$(PORT)/v1/kpis"
 	@echo "Score a claim from another terminal:"
@@ -58,6 +60,8 @@ $(DEMO_STORE): $(DEMO_X12) $(DEMO_MODEL)
 	rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
 	$(BIN)/claimrisk db upgrade --db $(DEMO_STORE)
 	$(BIN)/claimrisk db load --db $(DEMO_STORE) --x12 data/demo-x12 --model models/demo --as-of 2025-12-31
+	$(BIN)/claimrisk user add demo --role lead --db $(DEMO_STORE) > /dev/null
+	echo "$(DEMO_PASSWORD)" | $(BIN)/claimrisk user password demo --db $(DEMO_STORE)
 
 test: install  ## lint, then every test (real fits, real files, real notebooks)
 	$(BIN)/ruff check .
@@ -77,6 +81,7 @@ bench: install  ## speed and memory benchmarks: prints a table, writes bench/res
 	$(BIN)/python -m bench.x12
 	$(BIN)/python -m bench.serve  # needs wrk (apt-get install wrk)
 	$(BIN)/python -m bench.store  # needs PostgreSQL's initdb/pg_ctl (apt-get install postgresql)
+	$(BIN)/python -m bench.web
 	$(BIN)/python -m bench.replay
 
 notebooks: install  ## execute the notebooks on a small generated world; commit them with outputs

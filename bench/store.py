@@ -31,25 +31,35 @@ from bench.harness import Measurement, report, run_once
 CLAIMRISK = str(Path(sys.executable).with_name("claimrisk"))
 
 
-def _load(url: str, x12: Path, model: Path, claims: int) -> Measurement:
-    """The real `db load`, ranking the new items with the model (so the service has nothing
-    left to rank at start-up)."""
-    run_once([CLAIMRISK, "db", "upgrade", "--db", url])
-    seconds, rss = run_once(
-        [
-            CLAIMRISK,
-            "db",
-            "load",
-            "--db",
-            url,
-            "--x12",
-            str(x12),
-            "--model",
-            str(model),
-            "--as-of",
-            "2024-01-01",
-        ]
+def prepare(tmp: str, claims: int, train_claims: int) -> tuple[Path, Path]:
+    """(X12 folder, model) in ``tmp``: a world of ``claims`` exported as 837 + 835, and a
+    ranking model trained on a world of ``train_claims`` (its cost in a load is per item)."""
+    data, x12, model = Path(tmp) / "world", Path(tmp) / "x12", Path(tmp) / "model"
+    taught = Path(tmp) / "train-world"
+    run_once([CLAIMRISK, "generate", "--claims", str(claims), "--seed", "5", "--out", str(data)])
+    run_once([CLAIMRISK, "export-x12", "--data", str(data), "--out", str(x12)])
+    if train_claims == claims:
+        taught = data
+    else:
+        argv = ["--claims", str(train_claims), "--seed", "5", "--out", str(taught)]
+        run_once([CLAIMRISK, "generate", *argv])
+    tracking = f"sqlite:///{tmp}/mlflow.db"
+    run_once(
+        [CLAIMRISK, "train", "--data", str(taught), "--out", str(model), "--tracking-uri", tracking]
     )
+    return x12, model
+
+
+def db_load(url: str, x12: Path, model: Path, as_of: str) -> tuple[float, float]:
+    """(seconds, peak MiB) of the real ``db load`` into a new store, ranking the new items
+    with the model (so the service has nothing left to rank at start-up)."""
+    run_once([CLAIMRISK, "db", "upgrade", "--db", url])
+    argv = ["--db", url, "--x12", str(x12), "--model", str(model), "--as-of", as_of]
+    return run_once([CLAIMRISK, "db", "load", *argv])
+
+
+def _load(url: str, x12: Path, model: Path, claims: int) -> Measurement:
+    seconds, rss = db_load(url, x12, model, "2024-01-01")
     rate = claims / seconds
     kind = url.split(":", 1)[0]
     return Measurement(
@@ -166,36 +176,7 @@ def main() -> None:
 
     rows: list[Measurement] = []
     with tempfile.TemporaryDirectory() as tmp, cluster() as pg:
-        data, x12, model = Path(tmp) / "world", Path(tmp) / "x12", Path(tmp) / "model"
-        run_once(
-            [CLAIMRISK, "generate", "--claims", str(args.claims), "--seed", "5", "--out", str(data)]
-        )
-        run_once([CLAIMRISK, "export-x12", "--data", str(data), "--out", str(x12)])
-        taught = Path(tmp) / "train-world"
-        run_once(
-            [
-                CLAIMRISK,
-                "generate",
-                "--claims",
-                str(args.train_claims),
-                "--seed",
-                "5",
-                "--out",
-                str(taught),
-            ]
-        )
-        run_once(
-            [
-                CLAIMRISK,
-                "train",
-                "--data",
-                str(taught),
-                "--out",
-                str(model),
-                "--tracking-uri",
-                f"sqlite:///{tmp}/mlflow.db",
-            ]
-        )
+        x12, model = prepare(tmp, args.claims, args.train_claims)
         for url in (f"sqlite:///{tmp}/store.db", pg):
             rows.append(_load(url, x12, model, args.claims))
             _fill(url, args.items)

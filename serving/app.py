@@ -134,4 +134,8 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
         app.include_router(router)
     if settings.admin() or app.state.store is not None:  # admins: keys, or store users
         app.include_router(model.admin)
+    if app.state.store is not None:  # the web app's pages are the store's (users, worklist)
+        from web.app import install
+
+        install(app)
     return app

@@ -122,7 +122,7 @@ def example_command(
     """Print a complete, valid example request body (pipe it to curl -d @-)."""
     import json
 
-    from serving import examples
+    from training import examples
 
     bodies = {"score": examples.SCORE_REQUEST, "rank": examples.RANK_REQUEST}
     if kind not in bodies:

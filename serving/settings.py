@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     history_check_seconds: float = 60.0
     #: X12's CARC/RARC code lists (CSV), for what the codes on a remit mean (store.detail).
     codes_dir: Path | None = None
+    #: A folder of appeal letter templates (``<category>.txt``, Jinja2) that take the place of
+    #: the shipped ones in ``web/templates/letters`` (web.letters).
+    letters_dir: Path | None = None
 
     @model_validator(mode="after")
     def _keys_apart(self) -> Settings:

@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving import examples
 from serving.errors import ModelRefused
 from serving.schemas import ScoreRequest, claim_columns
+from training import examples
 from training.bundle import BundleError, describe_version, is_registry_uri, load_bundle
 from training.model import ClaimriskModel
 from training.scoring import score_valid

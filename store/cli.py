@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -162,6 +163,31 @@ def user_add_command(
         raise typer.Exit(1) from None
     typer.echo(f"user {name} ({role}) created; its API key (shown once; store it now):")
     typer.echo(key)
+
+
+@user_app.command("password")
+def user_password_command(
+    name: Annotated[str, typer.Argument(help="The user who signs in to the web app.")],
+    db: Db = None,
+) -> None:
+    """Set a user's web sign-in password: asked twice at a terminal, else one line of stdin."""
+    from store.sessions import set_password
+    from store.users import UserError
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != password:
+            typer.echo("error: the two passwords differ; nothing changed", err=True)
+            raise typer.Exit(1)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with _engine(db).begin() as conn:
+            set_password(conn, name, password, _actor())
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"password set for {name}")
 
 
 def replay_command(

@@ -197,6 +197,21 @@ users = Table(
     Column("key_hash", String(200), nullable=False),  # argon2id of the whole key
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # the web app's sign-in: argon2id of the password (none set: no sign-in), and the lockout
+    Column("password_hash", String(200)),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+)
+#: Signed-in browsers: the SHA-256 of the session cookie's random token (the token itself is
+#: never stored), the user, the form token (CSRF) and when the session ends.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 #: Append-only (triggers refuse UPDATE and DELETE): who did what, when, from what to what.
 audit_log = Table(

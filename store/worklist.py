@@ -14,14 +14,16 @@ band) so that the database walks one index to serve a page of the queue.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from features.codes import label_remits
 from store.audit import now, record_many
@@ -414,18 +416,36 @@ def page(
     """One page of the queue: ``filters`` (status, payer_id, category, assignee, due_before),
     ``sort`` (a key of ``SORTS``), keyset pagination after the last row's sort values."""
     keys = SORTS[sort]
-    query = select(items)
-    statuses = filters.get("status") or OPEN
-    query = query.where(items.c.status.in_(statuses))
+    query = _filtered(select(items), filters)
+    if after is not None:
+        query = query.where(_after(keys, after))
+    query = query.order_by(*(k if asc else k.desc() for k, asc in keys)).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def totals(conn: Connection, filters: dict[str, Any]) -> dict[str, float]:
+    """Items, dollars denied and expected recovered dollars of the queue under ``filters``."""
+    query = _filtered(
+        select(
+            func.count(),
+            func.coalesce(func.sum(items.c.denied_amount), 0),
+            func.coalesce(func.sum(items.c.expected_recovery), 0),
+        ),
+        filters,
+    )
+    count, denied, expected = conn.execute(query).one()
+    return {"items": int(count), "denied": float(denied), "expected": float(expected)}
+
+
+def _filtered(query, filters: dict[str, Any]):
+    """``query`` limited to the items ``filters`` name (status defaults to the open ones)."""
+    query = query.where(items.c.status.in_(filters.get("status") or OPEN))
     for name in ("payer_id", "category", "assignee"):
         if filters.get(name):
             query = query.where(items.c[name] == filters[name])
     if filters.get("due_before"):
         query = query.where(items.c.deadline <= filters["due_before"])
-    if after is not None:
-        query = query.where(_after(keys, after))
-    query = query.order_by(*(k if asc else k.desc() for k, asc in keys)).limit(limit)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return query
 
 
 #: Sort orders: (column, ascending) pairs ending in the id, so every order is total.
@@ -437,8 +457,28 @@ SORTS = {
 }
 
 
-def cursor_values(row: dict, sort: str) -> list[Any]:
-    return [row[k.name] for k, _ in SORTS[sort]]
+def encode_cursor(row: dict, sort: str) -> str:
+    """The opaque cursor of the page after ``row``: its sort values."""
+    values = [row[k.name] for k, _ in SORTS[sort]]
+    raw = json.dumps([v.isoformat() if isinstance(v, dt.date) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str, sort: str) -> list[Any]:
+    """The sort values in a cursor from ``encode_cursor``; ValueError for any other text."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        keys = SORTS[sort]
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError
+        return [
+            dt.date.fromisoformat(v) if k.name in ("deadline", "denial_date") else v
+            for v, (k, _) in zip(values, keys, strict=True)
+        ]
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise ValueError(
+            "cursor is not one this service gave for this sort: start again without it"
+        ) from None
 
 
 def _after(keys, values: Sequence[Any]):

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from features.validate import validate_frames
-from serving import examples
 from serving.app import create_app
 from serving.cli import app as cli
 from serving.settings import Settings
 from serving.state import load
+from training import examples
 from training.worklist import WRITE_OFF_BELOW_PER_HOUR, within_capacity
 
 KEY = {"X-API-Key": "k"}

@@ -18,12 +18,11 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from serving import examples
 from serving.app import create_app
 from serving.cli import app as cli
 from serving.settings import Settings
 from serving.state import load
-from training import explain
+from training import examples, explain
 from training.tracking import flatten
 
 KEY = "test-key-1"

@@ -8,6 +8,7 @@ the baselines and the oracle, ROC and reliability curves, lift, and what drives 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -88,6 +89,29 @@ def _drivers(model: ClaimriskModel, x_sample: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {"feature": names, "gain_share": gain / max(gain.sum(), 1e-12), "mean_abs_shap": shap}
     ).sort_values("mean_abs_shap", ascending=False)
+
+
+def model_page_facts(
+    model: ClaimriskModel, frames: dict[str, pd.DataFrame], x_sample: np.ndarray
+) -> dict[str, Any]:
+    """What the web app's model page shows, kept in the bundle's metadata (the page has the
+    model, not the report folder): the denial reliability points on the report window, for
+    the model and the oracle where known, and the top drivers."""
+    frame = frames["denial"]
+    points = {}
+    for column in ("model", "oracle"):
+        if column in frame:
+            pred, obs = m.reliability(frame["y"].to_numpy(), frame[column].to_numpy())
+            pairs = zip(pred, obs, strict=True)
+            points[column] = [[round(float(a), 5), round(float(b), 5)] for a, b in pairs]
+    top = _drivers(model, x_sample).head(15)
+    return {
+        "reliability": points,
+        "drivers": [
+            {"feature": r.feature, "gain": float(r.gain_share), "shap": float(r.mean_abs_shap)}
+            for r in top.itertuples()
+        ],
+    }
 
 
 def write_report(

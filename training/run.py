@@ -24,7 +24,7 @@ from training import tracking
 from training.bundle import load_bundle
 from training.evaluate import evaluate
 from training.model import ClaimriskModel
-from training.report import write_report
+from training.report import model_page_facts, write_report
 from training.train import Progress, Split, fit_models
 
 #: The metric ``promote`` compares, and which way is better.
@@ -78,12 +78,13 @@ def train(
     )
     metrics, frames = evaluate(model, matrix, split, truth)
     model.metadata["metrics"] = metrics
+    sample = split.x[np.random.default_rng(0).permutation(len(split.x))[:2000]]
+    model.metadata.update(model_page_facts(model, frames, sample))
     model.metadata["data"] = str(data)
     model.metadata["trained_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     clock(f"saving the bundle to {out}")
     model.save(out)
     clock("writing the report (plots, SHAP drivers on 2,000 claims)")
-    sample = split.x[np.random.default_rng(0).permutation(len(split.x))[:2000]]
     write_report(out, model, metrics, frames, sample, title=f"claimrisk model report: {out.name}")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
     clock("logging the run to MLflow (params, metrics, report)")

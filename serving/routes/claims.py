@@ -10,11 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from features.x12.ingest import ingest_bytes
-from serving import examples
 from serving.deps import AppMetrics, AppSettings, Caller, CurrentModel, Scorer
 from serving.errors import ClaimriskError, InvalidClaims, TooLarge
 from serving.pool import compute
 from serving.schemas import Explain, ScoreRequest, ScoreResponse, claim_columns, contract_problems
+from training import examples
 from training.scoring import score_valid, score_x12
 
 router = APIRouter()

@@ -7,9 +7,7 @@ every change is written with its audit row in one transaction (``store.worklist`
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -17,14 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, insert, select, update
 
-from serving.deps import Caller, Lead, RuleEditor, Worker
+from serving.deps import Lead, RuleEditor, Worker
 from serving.errors import Conflict, Forbidden, InvalidClaims, NotFound, PreconditionRequired
-from store import worklist
-from store.audit import now, plain, record
+from store import work, worklist
+from store.audit import plain, record
 from store.detail import item_detail
-from store.kpis import kpis
-from store.schema import notes, routing_rules
-from store.schema import worklist_items as items
+from store.kpis import Scope, kpis
+from store.schema import routing_rules
 
 router = APIRouter(tags=["worklist (store)"])
 Status = Literal["open", "in_progress", "appealed", "won", "lost", "written_off", "expired"]
@@ -43,27 +40,6 @@ class Page(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last.")
 
 
-def _encode(values: list[Any]) -> str:
-    raw = json.dumps([v.isoformat() if isinstance(v, dt.date) else v for v in values])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode(cursor: str, sort: str) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        keys = worklist.SORTS[sort]
-        if not isinstance(values, list) or len(values) != len(keys):
-            raise ValueError
-        return [
-            dt.date.fromisoformat(v) if k.name in ("deadline", "denial_date") else v
-            for v, (k, _) in zip(values, keys, strict=True)
-        ]
-    except (ValueError, TypeError, json.JSONDecodeError):
-        raise InvalidClaims(
-            "cursor is not one this service gave for this sort: start again without it"
-        ) from None
-
-
 @router.get("/v1/worklist", response_model=Page, summary="The denial queue, in working order")
 async def queue(
     request: Request,
@@ -78,7 +54,10 @@ async def queue(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> Page:
     eng = _store(request)
-    after = _decode(cursor, sort) if cursor else None
+    try:
+        after = worklist.decode_cursor(cursor, sort) if cursor else None
+    except ValueError as exc:
+        raise InvalidClaims(str(exc)) from None
     filters = {
         "status": status,
         "payer_id": payer_id,
@@ -94,7 +73,7 @@ async def queue(
     rows = await run_in_threadpool(read)
     more = len(rows) > limit
     rows = rows[:limit]
-    nxt = _encode(worklist.cursor_values(rows[-1], sort)) if more else None
+    nxt = worklist.encode_cursor(rows[-1], sort) if more else None
     return Page(items=[plain(r) for r in rows], next_cursor=nxt)
 
 
@@ -136,20 +115,6 @@ def _version(if_match: str | None) -> int:
         raise InvalidClaims(f"If-Match {if_match!r} is not an item version") from None
 
 
-def _may_change(caller: Caller, item: dict, change: ItemChange) -> None:
-    """Analysts work their own items and unassigned ones, and may take an unassigned one;
-    moving an item between people needs a lead."""
-    if caller.may("reassign"):
-        return
-    mine = item["assignee"] in (None, caller.name)
-    taking = change.assignee in (None, caller.name) and not change.unassign
-    if not (mine and taking):
-        raise Forbidden(
-            f"{caller.name} is an analyst: only items assigned to them or to nobody, and only "
-            "to themselves; a lead reassigns"
-        )
-
-
 @router.patch("/v1/worklist/{item_id}", summary="Work an item: status, assignee, a note")
 async def change_item(
     request: Request,
@@ -162,50 +127,21 @@ async def change_item(
     eng = _store(request)
     version = _version(if_match)
 
+    worker = work.Worker(caller.name, caller.may("reassign"))
+    wanted = work.ItemChange(change.status, change.assignee, change.unassign, change.note)
+
     def write() -> dict:
-        with eng.begin() as conn:
-            query = select(items).where(items.c.id == item_id)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            found = conn.execute(query).mappings().first()
-            if found is None:
-                raise NotFound(f"no worklist item {item_id}")
-            found = dict(found)
-            if found["version"] != version:
-                raise Conflict(
-                    f"item {item_id} changed meanwhile (version {found['version']}, you sent "
-                    f"{version}): reload it and apply your change again",
-                    version=found["version"],
-                )
-            _may_change(caller, found, change)
-            try:
-                changed = worklist.move(
-                    conn, found, caller.name, change.status, change.assignee, change.unassign
-                )
-            except worklist.TransitionError as exc:
-                raise Conflict(str(exc), version=found["version"]) from None
-            if change.note:
-                conn.execute(
-                    insert(notes).values(
-                        item_id=item_id, author=caller.name, text=change.note, written_at=now()
-                    )
-                )
-                record(
-                    conn,
-                    caller.name,
-                    "note",
-                    "worklist_item",
-                    item_id,
-                    None,
-                    {"note": change.note[:200]},
-                )
-                if not changed:  # a note alone is a change of the item too
-                    conn.execute(
-                        update(items)
-                        .where(items.c.id == item_id)
-                        .values(version=found["version"] + 1, updated_at=now())
-                    )
-            return dict(conn.execute(select(items).where(items.c.id == item_id)).mappings().one())
+        try:
+            with eng.begin() as conn:
+                return work.work_item(conn, item_id, version, worker, wanted)
+        except work.NoSuchItem as exc:
+            raise NotFound(str(exc)) from None
+        except work.NotYours as exc:
+            raise Forbidden(str(exc)) from None
+        except work.VersionConflict as exc:
+            raise Conflict(str(exc), version=exc.version) from None
+        except worklist.TransitionError as exc:
+            raise Conflict(str(exc), version=version) from None
 
     updated = await run_in_threadpool(write)
     response.headers["ETag"] = f'"{updated["version"]}"'
@@ -213,12 +149,20 @@ async def change_item(
 
 
 @router.get("/v1/kpis", summary="Denial rate, first-pass yield, overturns, dollars, A/R aging")
-async def read_kpis(request: Request, caller: Lead, as_of: dt.date | None = None) -> dict:
+async def read_kpis(
+    request: Request,
+    caller: Lead,
+    as_of: dt.date | None = None,
+    payer_id: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> dict:
     eng = _store(request)
+    scope = Scope(payer_id, since, until)
 
     def read() -> dict:
         with eng.connect() as conn:
-            return kpis(conn, as_of or worklist.store_day(conn))
+            return kpis(conn, as_of or worklist.store_day(conn), scope)
 
     return await run_in_threadpool(read)
 

@@ -7,11 +7,11 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Body, Request
 
-from serving import examples
 from serving.deps import AppSettings, CurrentModel, ScoringKey
 from serving.pool import compute
 from serving.routes.claims import valid_columns
 from serving.schemas import RankRequest, RankResponse
+from training import examples
 from training.scoring import Denials, rank_valid
 
 router = APIRouter()

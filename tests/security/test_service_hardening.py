@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving import examples
 from serving.app import create_app
 from serving.settings import Settings
 from serving.state import load
+from training import examples
 from training.bundle import BundleError
 from training.model import ClaimriskModel
 

@@ -201,6 +201,32 @@ def test_kpis_match_values_computed_by_hand(service, small_world, store):
     assert body["total"]["dollars_recovered"] == pytest.approx(sum(won), abs=0.05)
 
 
+def test_kpis_follow_a_change_and_cover_the_scope_asked(service, store):
+    client, keys = service
+    lead = keys["lead"]
+    before = client.get("/v1/kpis", headers=lead).json()
+    item = client.get("/v1/worklist?limit=1", headers=lead).json()["items"][0]
+    for status in ("appealed", "won"):
+        etag = client.get(f"/v1/worklist/{item['id']}", headers=lead).headers["ETag"]
+        changed = client.patch(
+            f"/v1/worklist/{item['id']}",
+            json={"status": status},
+            headers={**lead, "If-Match": etag},
+        )
+        assert changed.status_code == 200, changed.text
+    after = client.get("/v1/kpis", headers=lead).json()  # not the figures cached before
+    risk = before["total"]["dollars_at_risk"] - item["denied_amount"]
+    assert after["total"]["dollars_at_risk"] == pytest.approx(risk, abs=0.05)
+    payer = item["payer_id"]
+    one = client.get(f"/v1/kpis?payer_id={payer}", headers=lead).json()
+    assert [r["payer"] for r in one["by_payer"]] == [payer]
+    row = next(r for r in after["by_payer"] if r["payer"] == payer)
+    assert one["total"] == {k: v for k, v in row.items() if k != "payer"}
+    early = client.get("/v1/kpis?until=2024-06-30", headers=lead).json()
+    assert max(r["month"] for r in early["by_month"]) <= "2024-06"
+    assert early["total"]["claims"] < after["total"]["claims"]
+
+
 def _claim_body(tables: dict, claim_id: str) -> dict:
     header = tables["claims"][tables["claims"]["claim_id"] == claim_id].iloc[0]
     lines = tables["claim_lines"][tables["claim_lines"]["claim_id"] == claim_id]

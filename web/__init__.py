@@ -1,0 +1,1 @@
+"""The web app: where billers, analysts and leads work (docs/web.md)."""

@@ -1,0 +1,1 @@
+"""One module per page: sign-in, worklist, claim, check, dashboard, model."""
