@@ -31,42 +31,39 @@ PASSWORD = "benchmark password"
 
 
 def _grow_claims(url: str, claims: int) -> None:
-    """Copies of the loaded claims (new ids), each with a copy of its first remit."""
-    from sqlalchemy import func, insert, select, text
+    """Copies of the loaded claims (new ids) with their lines and their first remit."""
+    from sqlalchemy import func, select, text
 
-    from store.db import engine
+    from store.db import engine, insert_many
+    from store.schema import claim_lines, remits
     from store.schema import claims as claims_table
-    from store.schema import remits
 
     eng = engine(url)
     with eng.begin() as conn:
         conn.execute(text("PRAGMA foreign_keys=OFF"))
         have = conn.execute(select(func.count()).select_from(claims_table)).scalar_one()
         heads = [dict(r) for r in conn.execute(select(claims_table)).mappings()]
-        paid = {}
+        lines: dict[str, list[dict]] = {}
+        for r in conn.execute(select(claim_lines)).mappings():
+            lines.setdefault(r["claim_id"], []).append(dict(r))
+        paid: dict[str, dict] = {}
         for r in conn.execute(select(remits)).mappings():
             paid.setdefault(r["claim_id"], dict(r))
         made = 0
         while have + made < claims:
-            batch_c, batch_r = [], []
-            for head in heads[: min(len(heads), claims - have - made)]:
+            new_claims, new_lines, new_remits = [], [], []
+            for head in heads[: claims - have - made]:
                 new = f"G{made:09d}"
-                batch_c.append({**head, "claim_id": new, "original_claim_id": None})
+                new_claims.append({**head, "claim_id": new, "original_claim_id": None})
+                new_lines += [{**ln, "claim_id": new} for ln in lines.get(head["claim_id"], [])]
                 remit = paid.get(head["claim_id"])
                 if remit is not None:
-                    batch_r.append(
-                        {
-                            **remit,
-                            "claim_id": new,
-                            "remit_id": f"G-{made}",
-                            "fingerprint": f"G{made}",
-                        }
-                    )
+                    copy = {"claim_id": new, "remit_id": f"G-{made}", "fingerprint": f"G{made}"}
+                    new_remits.append({**remit, **copy})
                 made += 1
-            for start in range(0, len(batch_c), 5000):
-                conn.execute(insert(claims_table), batch_c[start : start + 5000])
-            for start in range(0, len(batch_r), 5000):
-                conn.execute(insert(remits), batch_r[start : start + 5000])
+            insert_many(conn, claims_table, new_claims)
+            insert_many(conn, claim_lines, new_lines)
+            insert_many(conn, remits, new_remits)
     eng.dispose()
 
 

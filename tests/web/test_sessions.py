@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from sqlalchemy import select
 
@@ -117,3 +119,20 @@ def test_every_page_renders_with_its_filters(site):
     ):
         got = lead.get(path)
         assert got.status_code == 200 and "<main" in got.text, (path, got.text[:300])
+
+
+def test_a_typed_claim_is_scored_and_a_bad_field_is_named(site):
+    base, _, _ = site
+    biller = signed_in(base, "biller")
+    page = biller.get("/check").text
+    fields = dict(re.findall(r'name="([a-z0-9_]+)" value="([^"]*)"', page))
+    form = {k: v for k, v in fields.items() if k != "token"}
+    scored = biller.post("/check", data=form, files={"x12": ("", b"")})
+    assert scored.status_code == 200
+    assert "C-EXAMPLE-0001" in scored.text and "claims flagged" in scored.text
+    assert "Failed validation" not in scored.text
+    bad = biller.post("/check", data={**form, "line1_units": "many"}, files={"x12": ("", b"")})
+    assert "Failed validation" in bad.text and "units" in bad.text
+    as_csv = biller.post("/check.csv", data=form, files={"x12": ("", b"")})
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.text.splitlines()[1].startswith("C-EXAMPLE-0001,scored")
