@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -26,6 +27,17 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router, include_in_schema=False)
     app.add_exception_handler(SignInNeeded, _to_sign_in)
     app.add_exception_handler(NotPermitted, _refused)
+    api = app.exception_handlers.get(RequestValidationError)
+
+    async def invalid(request: Request, exc: RequestValidationError):
+        """A page asked for with a value it cannot take (a hand-edited URL): a page that says
+        which, not the API's JSON."""
+        if api is not None and request.url.path.startswith("/v1/"):
+            return await api(request, exc)
+        fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
+        return page(request, "refused.html", status=422, reason=f"not a valid value: {fields}")
+
+    app.add_exception_handler(RequestValidationError, invalid)
 
 
 async def _to_sign_in(request: Request, exc: SignInNeeded) -> RedirectResponse:

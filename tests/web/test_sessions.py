@@ -136,3 +136,12 @@ def test_a_typed_claim_is_scored_and_a_bad_field_is_named(site):
     as_csv = biller.post("/check.csv", data=form, files={"x12": ("", b"")})
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert as_csv.text.splitlines()[1].startswith("C-EXAMPLE-0001,scored")
+
+
+def test_a_hand_edited_url_gets_a_page_saying_what_is_wrong(site):
+    base, _, _ = site
+    lead = signed_in(base, "lead")
+    got = lead.get("/worklist/not-a-number")
+    assert got.status_code == 422 and "<main" in got.text and "item_id" in got.text
+    api = lead.get("/v1/worklist?limit=0")  # the API keeps its JSON problems
+    assert api.status_code in (401, 422) and api.headers["content-type"].startswith("application/")

@@ -50,8 +50,8 @@ async def model_page(request: Request, who: Scorer):
     if points:
         # x: deciles of prediction; each series its observed rate at the model's bins
         xs = [f"{100 * p:.0f}%" for p, _ in points["model"]]
-        series = {"perfect calibration": [p for p, _ in points["model"]]}
-        series["observed (model)"] = [o for _, o in points["model"]]
+        series = {"ideal": [p for p, _ in points["model"]]}
+        series["observed"] = [o for _, o in points["model"]]
         diagram = charts.lines(
             "Reliability: observed denial rate against predicted", xs, series, _pct
         )
