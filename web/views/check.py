@@ -126,4 +126,3 @@ async def check_csv(
     body = flat_scores(scored, order).to_csv(index=False)
     headers = {"Content-Disposition": 'attachment; filename="claimrisk-check.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-
