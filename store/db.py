@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert
+from sqlalchemy import Connection, Engine, create_engine, event, insert, text
 
 #: The embedded default: a file under the (git-ignored) data folder.
 DEFAULT_URL = "sqlite:///data/claimrisk.db"
@@ -66,10 +66,22 @@ def redacted(url: str) -> str:
 CHUNK = 5_000
 
 
+#: Rows inserted at once after which PostgreSQL is told to look at the table again.
+ANALYZE_AFTER = 20_000
+
+
 def insert_many(conn: Connection, table, rows: list[dict]) -> None:
-    """``INSERT`` of many rows, ``CHUNK`` at a time (executemany)."""
+    """``INSERT`` of many rows, ``CHUNK`` at a time (executemany).
+
+    After a big insert PostgreSQL's statistics still describe the table as it was: in a load
+    of a million claims, ``claim_id IN (...)`` ran as a sequential scan at 10 s a query,
+    planned (and its prepared statement's plan cached) while the table was small. ``ANALYZE``
+    sees this transaction's rows, and invalidates the cached plans, for about 0.1 s.
+    """
     for start in range(0, len(rows), CHUNK):
         conn.execute(insert(table), rows[start : start + CHUNK])
+    if len(rows) >= ANALYZE_AFTER and conn.dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {table.name}"))
 
 
 def where_in(conn: Connection, query, column, values: Sequence[Any]) -> list[Any]:

@@ -312,3 +312,34 @@ def test_a_load_is_all_or_nothing(store, world_files, monkeypatch):
     with store.begin() as conn:  # nothing of the failed file remains, not even its load row
         conn.execute(update(schema.routing_rules).values(active=True))
         assert conn.execute(select(func.count()).select_from(schema.loads)).scalar_one() == 2
+
+
+def test_a_big_insert_brings_postgresqls_statistics_up_to_date(store):
+    """In a million-claim load, ``claim_id IN (...)`` ran as a sequential scan at 10 s a query:
+    planned (and its prepared statement's plan cached) while the table was small. ``ANALYZE``
+    after a big ``insert_many`` gives the planner the table as it now is, and drops the
+    cached plans."""
+    import datetime as dt
+
+    from store.db import ANALYZE_AFTER, insert_many
+
+    if store.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics; SQLite keeps none here")
+    rows = [
+        {
+            "claim_id": f"K{i:08d}",
+            "model_version": "v",
+            "denial_probability": 0.1,
+            "risk_band": "low",
+            "likely_categories": [],
+            "scored_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            "scored_by": "test",
+        }
+        for i in range(ANALYZE_AFTER)
+    ]
+    known = text("SELECT reltuples FROM pg_class WHERE relname = 'scores'")
+    with store.begin() as conn:
+        before = conn.execute(known).scalar_one()
+        insert_many(conn, schema.scores, rows)
+        after = conn.execute(known).scalar_one()
+    assert before <= 0 and after >= 0.9 * ANALYZE_AFTER

@@ -7,12 +7,13 @@ import datetime as dt
 import socket
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 
-from features.x12.write import write_x12
+from features.x12.write import write_837, write_x12
 from serving.app import create_app
 from serving.settings import Settings
 from serving.state import load
@@ -64,11 +65,19 @@ def site(small_world, trained, tmp_path_factory):
         time.sleep(0.1)
     else:
         raise RuntimeError("the test server did not become ready")
-    claims_837 = next(f for f in files if "837p" in f.name)
-    yield base, eng, claims_837
+    yield base, eng, _batch_837(small_world[0], folder / "upload")
     server.should_exit = True
     thread.join(10)
     eng.dispose()
+
+
+def _batch_837(tables: dict, folder) -> Path:
+    """A day's batch to check before sending: the world's last 300 professional claims."""
+    claims = tables["claims"]
+    batch = claims[claims["claim_type"] == "professional"].tail(300)
+    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(batch["claim_id"])]
+    subset = {"claims": batch, "claim_lines": lines, "payers": tables["payers"]}
+    return write_837(subset, folder, prefix="batch")[0]
 
 
 def signed_in(base: str, role: str) -> httpx.Client:
