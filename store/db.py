@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, text
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, text, update
 
 #: The embedded default: a file under the (git-ignored) data folder.
 DEFAULT_URL = "sqlite:///data/claimrisk.db"
@@ -82,6 +82,24 @@ def insert_many(conn: Connection, table, rows: list[dict]) -> None:
         conn.execute(insert(table), rows[start : start + CHUNK])
     if len(rows) >= ANALYZE_AFTER and conn.dialect.name == "postgresql":
         conn.execute(text(f"ANALYZE {table.name}"))
+
+
+def update_many(conn: Connection, table, rows: list[dict]) -> None:
+    """``UPDATE`` of many rows by ``id``, each row a dict of ``id`` and the values it takes:
+    one executemany per set of columns changed, ``CHUNK`` rows at a time."""
+    shapes: dict[tuple[str, ...], list[dict]] = {}
+    for row in rows:
+        values = sorted(k for k in row if k != "id")
+        # a bound parameter may not share a column's name in an UPDATE: prefix them all
+        shapes.setdefault(tuple(values), []).append({f"v_{k}": v for k, v in row.items()})
+    for columns, bound in shapes.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("v_id"))
+            .values({c: bindparam(f"v_{c}") for c in columns})
+        )
+        for start in range(0, len(bound), CHUNK):
+            conn.execute(statement, bound[start : start + CHUNK])
 
 
 def where_in(conn: Connection, query, column, values: Sequence[Any]) -> list[Any]:

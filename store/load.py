@@ -126,14 +126,11 @@ def _read_all(files: list[Path]) -> list[Ingested]:
     this process alone."""
     size = sum(p.stat().st_size for p in files if p.is_file())
     workers = min(len(files), os.cpu_count() or 1)
+    each = [[p] for p in files]
     if workers < 2 or size < PARALLEL_BYTES:
-        return [ingest([p]) for p in files]
+        return [ingest(f) for f in each]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(_ingest_one, files))
-
-
-def _ingest_one(path: Path) -> Ingested:
-    return ingest([path])
+        return list(pool.map(ingest, each))
 
 
 def _seen_file(eng: Engine, digest: str) -> str | None:

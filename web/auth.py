@@ -56,7 +56,7 @@ def needs(permission: str):
         found = current(request)
         if found is None:
             raise SignInNeeded(request.url.path)
-        if permission not in PERMISSIONS[found.user.role]:
+        if not found.user.may(permission):
             holders = ", ".join(r for r, p in PERMISSIONS.items() if permission in p)
             raise NotPermitted(
                 f"{found.user.name} is a {found.user.role}; this page is for: {holders}"
@@ -99,6 +99,15 @@ def signin_matches(request: Request, token: str) -> bool:
 
 def cookie_options(request: Request) -> dict:
     return {"httponly": True, "samesite": "lax", "secure": request.url.scheme == "https"}
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: never a full URL or ``//host``
+    (nor ``/\\host``, which browsers read as ``//host``), so a form's ``next`` or ``back``
+    cannot send a user elsewhere."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return None
 
 
 def sign_in_url(path: str) -> str:

@@ -32,12 +32,8 @@ NAV = (
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A full page: the template with the signed-in user, their navigation and form token."""
-    from store.users import PERMISSIONS
-
     found = current(request) if getattr(request.app.state, "store", None) is not None else None
-    nav = []
-    if found is not None:
-        nav = [(href, label) for href, label, need in NAV if need in PERMISSIONS[found.user.role]]
+    nav = [(href, label) for href, label, need in NAV if found and found.user.may(need)]
     html = env.get_template(name).render(
         request=request,
         session=found,

@@ -16,6 +16,7 @@ from web.auth import (
     checked_form,
     cookie_options,
     current,
+    local_path,
     needs,
     signin_matches,
     store_of,
@@ -31,10 +32,7 @@ def landing(role: str) -> str:
 
 
 def _safe_next(target: str | None, role: str) -> str:
-    """Only a path on this site (never ``//elsewhere`` or a full URL)."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return landing(role)
+    return local_path(target) or landing(role)
 
 
 @router.get("/")

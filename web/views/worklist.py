@@ -18,7 +18,7 @@ from sqlalchemy import select
 from features.contract import DENIAL_CATEGORIES
 from store import work, worklist
 from store.schema import payers
-from web.auth import Worker, WorkerPost, store_of
+from web.auth import Worker, WorkerPost, local_path, store_of
 from web.render import page
 
 router = APIRouter()
@@ -120,7 +120,7 @@ async def worklist_page(
 
 def back_to(back: str, **message: str) -> RedirectResponse:
     """Back to the page the form was on (a path here, never elsewhere), with a message."""
-    parts = urlsplit(back if back.startswith("/") and not back.startswith("//") else "/worklist")
+    parts = urlsplit(local_path(back) or "/worklist")
     kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("notice", "error")]
     query = urlencode([*kept, *message.items()])
     return RedirectResponse(f"{parts.path}?{query}", status_code=303)
