@@ -70,10 +70,23 @@ def update_queue(eng: Engine, loaded: Loaded) -> None:
         store_worklist.rank(conn, loaded.model, day, loaded.version)
 
 
+def warm_dashboard(eng: Engine) -> None:
+    """Read what the dashboard's figures are counted from, if a load or a change happened
+    since: a million claims take seconds to read, which no lead should wait for."""
+    from store import kpis
+
+    with eng.connect() as conn:
+        kpis.warm(conn)
+
+
 async def _watch_history(app: FastAPI) -> None:
-    """Every ``history_check_seconds``: refresh the history from the store if it changed, expire
-    what passed its deadline, rank what is new."""
+    """Warm the dashboard; then every ``history_check_seconds``: refresh the history from the
+    store if it changed, expire what passed its deadline, rank what is new, warm again."""
     while True:
+        try:
+            await run_in_threadpool(warm_dashboard, app.state.store)
+        except Exception as exc:  # the dashboard reads for itself
+            log.error("dashboard warm-up failed: %s", type(exc).__name__)
         await asyncio.sleep(app.state.settings.history_check_seconds)
         try:
             await run_in_threadpool(app.state.history.refresh, app.state.slot)

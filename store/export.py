@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from features.contract import TABLES
 from features.io import write_dataset
-from store import schema
+from store import db, schema
 
 
 def read_tables(eng: Engine) -> dict[str, pd.DataFrame]:
@@ -19,9 +19,8 @@ def read_tables(eng: Engine) -> dict[str, pd.DataFrame]:
     with eng.connect() as conn:
         for name, spec in TABLES.items():
             table = schema.metadata.tables[name]
-            rows = conn.execute(select(*(table.c[f.name] for f in spec.fields))).all()
-            frame = pd.DataFrame(rows, columns=spec.columns)
-            out[name] = typed(frame, name)
+            query = select(*(table.c[f.name] for f in spec.fields))
+            out[name] = typed(db.frame(conn, query, spec.columns), name)
     return out
 
 

@@ -14,8 +14,10 @@ Definitions (the usual HFMA MAP-key style; one place, shown with every answer):
 
 Speed: a claim's facts (payer, provider, main procedure, month, first-pass payment) change only
 when a load happens, an item's whenever someone works it. So the claims are read once per load
-(cached by the newest load) and the items once per change (by the newest audit row), and every
-figure is a vectorised group-by over one row per claim.
+(SQL picks each claim's first-pass remit and main procedure; the frame is cached by the newest
+load, and the service warms it after each load: ``warm``) and the items once per change (by the
+newest audit row). Every figure is then a ``numpy.bincount`` over integer group codes of one row
+per claim or per item: a million-claim store answers in tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -25,15 +27,18 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
+from store import db
 from store.schema import audit_log, claim_lines, claims, loads, remits
 from store.schema import worklist_items as items
 from store.worklist import ACTIVE
 
 DEFINITIONS = __doc__.split("Definitions")[1].split("Speed:")[0].strip()
 AGING = ((0, 30), (31, 60), (61, 90), (91, 120), (121, None))
+#: Each grouping's name in the answer and the column it groups by.
 GROUPS = {
     "payer": "payer_id",
     "category": "category",
@@ -54,22 +59,24 @@ class Scope:
 
 
 class _Cached:
-    """The last frame read for a store, kept while the store's version of it is unchanged."""
+    """The last value read for a store, kept while the store's version of it is unchanged.
+    One read at a time: a request that arrives while the service warms the cache waits for
+    that read rather than starting its own."""
 
     def __init__(self) -> None:
-        self._held: dict[str, tuple[Any, pd.DataFrame]] = {}
-        self._lock = threading.Lock()
+        self._held: dict[str, tuple[Any, Any]] = {}
+        self._reading = threading.Lock()
 
-    def get(self, conn: Connection, version: Any, read) -> pd.DataFrame:
+    def get(self, conn: Connection, version: Any, read) -> Any:
         key = conn.engine.url.render_as_string(hide_password=False)
-        with self._lock:
-            hit = self._held.get(key)
+        hit = self._held.get(key)
         if hit is not None and hit[0] == version:
             return hit[1]
-        frame = read(conn)
-        with self._lock:
-            self._held[key] = (version, frame)
-        return frame
+        with self._reading:
+            hit = self._held.get(key)
+            if hit is None or hit[0] != version:
+                hit = self._held[key] = (version, read(conn))
+        return hit[1]
 
 
 _claim_frames, _item_frames = _Cached(), _Cached()
@@ -82,150 +89,216 @@ def _newest(conn: Connection, table, stamp) -> tuple:
     )
 
 
+def _first_of_each(table, order, *columns):
+    """The first row of each claim in ``order`` (a subquery with ``claim_id`` and ``columns``)."""
+    rank = func.row_number().over(partition_by=table.c.claim_id, order_by=order).label("k")
+    ranked = select(table.c.claim_id, *columns, rank)
+    if table is remits:  # a reversal is not a first-pass answer
+        ranked = ranked.where(remits.c.claim_status_code != "22")
+    return ranked.subquery()
+
+
 def _read_claims(conn: Connection) -> pd.DataFrame:
     """One row per claim (replaced claims left out): payer, provider, month, main procedure
-    (the code of its highest-charge line) and the first-pass remit's payment."""
-    columns = [
-        "claim_id",
-        "payer_id",
-        "rendering_npi",
-        "billing_npi",
-        "submission_date",
-        "total_charge",
-    ]
-    head = pd.DataFrame(
-        conn.execute(
-            select(*(claims.c[c] for c in columns)).where(claims.c.superseded_by.is_(None))
-        ).all(),
-        columns=columns,
+    (the code of its highest-charge line, the first such line on ties) and the first-pass
+    remit's payment (earliest by remit date, then remit id). Group columns are categorical:
+    their codes are what the figures are counted over."""
+    first = _first_of_each(remits, (remits.c.remit_date, remits.c.remit_id), remits.c.paid_amount)
+    main = _first_of_each(
+        claim_lines,
+        (claim_lines.c.line_charge.desc(), claim_lines.c.line_number),
+        claim_lines.c.procedure_code,
     )
-    head["provider"] = head["rendering_npi"].fillna(head["billing_npi"])
-    head["submission_date"] = pd.to_datetime(head["submission_date"])
-    head["month"] = head["submission_date"].dt.strftime("%Y-%m")
-    first = pd.DataFrame(
-        conn.execute(
-            select(
-                remits.c.claim_id, remits.c.remit_date, remits.c.remit_id, remits.c.paid_amount
-            ).where(remits.c.claim_status_code != "22")
-        ).all(),
-        columns=["claim_id", "remit_date", "remit_id", "first_paid"],
-    )
-    first = first.sort_values(["claim_id", "remit_date", "remit_id"]).drop_duplicates("claim_id")
-    lines = pd.DataFrame(
-        conn.execute(
-            select(claim_lines.c.claim_id, claim_lines.c.procedure_code, claim_lines.c.line_charge)
-        ).all(),
-        columns=["claim_id", "procedure", "charge"],
-    )
-    main = lines.sort_values(["claim_id", "charge"], ascending=[True, False], kind="stable")
-    main = main.drop_duplicates("claim_id")[["claim_id", "procedure"]]
-    frame = head.merge(first[["claim_id", "first_paid"]], on="claim_id", how="left")
-    frame = frame.merge(main, on="claim_id", how="left")
-    return frame.drop(columns=["rendering_npi", "billing_npi"])
-
-
-def _read_items(conn: Connection) -> pd.DataFrame:
-    columns = ["claim_id", "category", "status", "denied_amount", "recovered_amount"]
-    return pd.DataFrame(conn.execute(select(*(items.c[c] for c in columns))).all(), columns=columns)
-
-
-def _frame(conn: Connection, scope: Scope) -> pd.DataFrame:
-    """The claims in ``scope``, each with its item (if denied) and the per-claim counts that
-    every summary adds up."""
-    frame = _claim_frames.get(conn, _newest(conn, loads, loads.c.loaded_at), _read_claims)
-    if scope.payer_id:
-        frame = frame[frame["payer_id"] == scope.payer_id]
-    if scope.since:
-        frame = frame[frame["submission_date"] >= pd.Timestamp(scope.since)]
-    if scope.until:
-        frame = frame[frame["submission_date"] <= pd.Timestamp(scope.until)]
-    worked = _item_frames.get(conn, _newest(conn, audit_log, audit_log.c.at), _read_items)
-    frame = frame.merge(worked, on="claim_id", how="left")
-    adjudicated = frame["first_paid"].notna()
-    denied = frame["status"].notna()
-    active = frame["status"].isin(list(ACTIVE))
-    return frame.assign(
-        n_adjudicated=adjudicated,
-        n_denied=denied,
-        n_denied_adjudicated=denied & adjudicated,
-        n_clean=adjudicated & ~denied & (frame["first_paid"] > 0),
-        n_won=frame["status"] == "won",
-        n_decided=frame["status"].isin(["won", "lost"]),
-        d_denied=frame["denied_amount"].fillna(0.0),
-        d_recovered=frame["recovered_amount"].fillna(0.0),
-        d_at_risk=frame["denied_amount"].where(active, 0.0).fillna(0.0),
-    )
-
-
-COUNTS = ["n_adjudicated", "n_denied", "n_denied_adjudicated", "n_clean", "n_won", "n_decided"]
-DOLLARS = ["d_denied", "d_recovered", "d_at_risk"]
-
-
-def _summaries(frame: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
-    """Each group's summary (``keys`` empty: the whole frame's), in key order."""
-    sums = frame[[*keys, "claim_id", *COUNTS, *DOLLARS]]
-    if keys:
-        grouped = sums.groupby(keys, dropna=True, sort=True)
-        totals = grouped[COUNTS + DOLLARS].sum()
-        totals["claims"] = grouped.size()
-        totals = totals.reset_index()
-    else:
-        totals = pd.DataFrame([{**sums[COUNTS + DOLLARS].sum().to_dict(), "claims": len(sums)}])
-    out = []
-    for row in totals.to_dict("records"):
-        n = int(row["n_adjudicated"])
-        out.append(
-            {
-                **{k: row[k] for k in keys},
-                "claims": int(row["claims"]),
-                "adjudicated": n,
-                "denied": int(row["n_denied"]),
-                "denial_rate": _rate(int(row["n_denied_adjudicated"]), n),
-                "first_pass_yield": _rate(int(row["n_clean"]), n),
-                "overturn_rate": _rate(int(row["n_won"]), int(row["n_decided"])),
-                "dollars_denied": round(float(row["d_denied"]), 2),
-                "dollars_recovered": round(float(row["d_recovered"]), 2),
-                "dollars_at_risk": round(float(row["d_at_risk"]), 2),
-            }
+    query = (
+        select(
+            claims.c.claim_id,
+            claims.c.payer_id,
+            func.coalesce(claims.c.rendering_npi, claims.c.billing_npi),
+            claims.c.submission_date,
+            claims.c.total_charge,
+            first.c.paid_amount,
+            main.c.procedure_code,
         )
-    return out
+        .outerjoin(first, (first.c.claim_id == claims.c.claim_id) & (first.c.k == 1))
+        .outerjoin(main, (main.c.claim_id == claims.c.claim_id) & (main.c.k == 1))
+        .where(claims.c.superseded_by.is_(None))
+    )
+    columns = ["claim_id", "payer_id", "provider", "day", "total_charge", "first_paid", "procedure"]
+    frame = db.frame(conn, query, columns)
+    frame["day"] = pd.to_datetime(frame["day"]).astype("datetime64[s]")
+    frame["month"] = frame["day"].dt.strftime("%Y-%m")
+    for column in ("payer_id", "provider", "procedure", "month"):
+        frame[column] = frame[column].astype("category")
+    frame["total_charge"] = frame["total_charge"].astype(float)
+    frame["first_paid"] = frame["first_paid"].astype(float)
+    return frame.set_index("claim_id")
+
+
+def _read_items(conn: Connection, claim_ids: pd.Index) -> pd.DataFrame:
+    """Every item of a claim in ``claim_ids``, with its claim's position there."""
+    columns = ["claim_id", "category", "status", "denied_amount", "recovered_amount"]
+    frame = db.frame(conn, select(*(items.c[c] for c in columns)), columns)
+    frame["at"] = claim_ids.get_indexer(frame["claim_id"])
+    frame = frame[frame["at"] >= 0].reset_index(drop=True)
+    frame["category"] = frame["category"].astype("category")
+    for column in ("denied_amount", "recovered_amount"):
+        frame[column] = frame[column].astype(float).fillna(0.0)
+    return frame
+
+
+def warm(conn: Connection) -> None:
+    """Read the claims and items (if they changed since) so that the next dashboard need not:
+    the service calls this after start-up and after each load it notices."""
+    _rows(conn, Scope())
+
+
+def _claims_now(conn: Connection) -> pd.DataFrame:
+    return _claim_frames.get(conn, _newest(conn, loads, loads.c.loaded_at), _read_claims)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What every figure is summed from: per-claim counts and per-item sums (arrays), with the
+    claims and items in scope."""
+
+    claims: pd.DataFrame
+    items: pd.DataFrame
+    in_scope: np.ndarray
+    item_in_scope: np.ndarray
+    claim_counts: dict[str, np.ndarray]
+    item_sums: dict[str, np.ndarray]
+
+
+def _rows(conn: Connection, scope: Scope) -> _Rows:
+    frame = _claims_now(conn)
+    version = (_newest(conn, loads, loads.c.loaded_at), _newest(conn, audit_log, audit_log.c.at))
+    worked = _item_frames.get(conn, version, lambda c: _read_items(c, frame.index))
+    in_scope = np.ones(len(frame), dtype=bool)
+    if scope.payer_id:
+        in_scope &= (frame["payer_id"] == scope.payer_id).to_numpy()
+    if scope.since:
+        in_scope &= (frame["day"] >= pd.Timestamp(scope.since)).to_numpy()
+    if scope.until:
+        in_scope &= (frame["day"] <= pd.Timestamp(scope.until)).to_numpy()
+    at = worked["at"].to_numpy()
+    denied = np.zeros(len(frame), dtype=bool)
+    denied[at] = True
+    paid = frame["first_paid"].to_numpy()
+    adjudicated = ~np.isnan(paid)
+    status = worked["status"].to_numpy()
+    active = np.isin(status, list(ACTIVE))
+    claim_counts = {
+        "claims": np.ones(len(frame)),
+        "n_adjudicated": adjudicated,
+        "n_denied": denied,
+        "n_denied_adjudicated": denied & adjudicated,
+        "n_clean": adjudicated & ~denied & (np.nan_to_num(paid) > 0),
+    }
+    item_sums = {
+        "n_items": np.ones(len(worked)),
+        "n_won": status == "won",
+        "n_decided": np.isin(status, ["won", "lost"]),
+        "d_denied": worked["denied_amount"].to_numpy(),
+        "d_recovered": worked["recovered_amount"].to_numpy(),
+        "d_at_risk": np.where(active, worked["denied_amount"].to_numpy(), 0.0),
+    }
+    return _Rows(frame, worked, in_scope, in_scope[at], claim_counts, item_sums)
+
+
+def _sums(codes: np.ndarray, n: int, keep: np.ndarray, measures: dict) -> dict[str, np.ndarray]:
+    """Each measure summed per code (0..n-1) over the rows ``keep`` (code -1: no group)."""
+    keep = keep & (codes >= 0)
+    picked = codes[keep]
+    return {k: np.bincount(picked, weights=v[keep], minlength=n) for k, v in measures.items()}
+
+
+def _grouped(rows: _Rows, codes: np.ndarray, item_codes: np.ndarray, n: int) -> dict:
+    """The claim counts (over claims) and item sums (over items) of each of ``n`` groups."""
+    return {
+        **_sums(codes, n, rows.in_scope, rows.claim_counts),
+        **_sums(item_codes, n, rows.item_in_scope, rows.item_sums),
+    }
+
+
+def _summary(s: dict, i: int) -> dict[str, Any]:
+    """Group ``i``'s figures from its sums."""
+    n = int(s["n_adjudicated"][i])
+    return {
+        "claims": int(s["claims"][i]),
+        "adjudicated": n,
+        "denied": int(s["n_denied"][i]),
+        "denial_rate": _rate(int(s["n_denied_adjudicated"][i]), n),
+        "first_pass_yield": _rate(int(s["n_clean"][i]), n),
+        "overturn_rate": _rate(int(s["n_won"][i]), int(s["n_decided"][i])),
+        "dollars_denied": round(float(s["d_denied"][i]), 2),
+        "dollars_recovered": round(float(s["d_recovered"][i]), 2),
+        "dollars_at_risk": round(float(s["d_at_risk"][i]), 2),
+    }
+
+
+def _by(rows: _Rows, column: str) -> list[tuple[tuple, dict[str, Any]]]:
+    """(key, summary) of each group of ``column`` (or ``(month, payer_id)``) that has claims
+    in scope, in key order."""
+    if column == "category":  # an item's column: its claim counts are its items
+        cat = rows.items["category"].cat
+        keys, n = [(k,) for k in cat.categories], len(cat.categories)
+        s = _sums(cat.codes.to_numpy(), n, rows.item_in_scope, rows.item_sums)
+        s["claims"], s["n_denied"] = s["n_items"], s["n_items"]
+        for name in ("n_adjudicated", "n_denied_adjudicated", "n_clean"):
+            s[name] = np.zeros(n)
+        return [(keys[i], _summary(s, i)) for i in range(n) if s["claims"][i] > 0]
+    parts = [rows.claims[c].cat for c in column.split("+")]
+    codes = parts[0].codes.to_numpy().astype(np.int64)
+    keys = [(k,) for k in parts[0].categories]
+    for part in parts[1:]:  # a pair of columns: one code per (first, second), in that order
+        inner = part.codes.to_numpy()
+        codes = np.where((codes >= 0) & (inner >= 0), codes * len(part.categories) + inner, -1)
+        keys = [(*k, j) for k in keys for j in part.categories]
+    s = _grouped(rows, codes, codes[rows.items["at"].to_numpy()], len(keys))
+    return [(keys[i], _summary(s, i)) for i in range(len(keys)) if s["claims"][i] > 0]
 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 6) if whole else None
 
 
-def _aging(frame: pd.DataFrame, today: dt.date) -> list[dict[str, Any]]:
-    unpaid = frame[frame["first_paid"].isna() | frame["status"].isin(list(ACTIVE))]
-    age = (pd.Timestamp(today) - unpaid["submission_date"]).dt.days
+def _aging(rows: _Rows, today: dt.date) -> list[dict[str, Any]]:
+    """Claims not yet paid (no remit yet, or a denial still being worked) by days since
+    submission."""
+    active = np.zeros(len(rows.claims), dtype=bool)
+    worked = rows.items
+    active[worked["at"].to_numpy()[np.isin(worked["status"].to_numpy(), list(ACTIVE))]] = True
+    unpaid = rows.in_scope & (np.isnan(rows.claims["first_paid"].to_numpy()) | active)
+    age = (pd.Timestamp(today) - rows.claims["day"]).dt.days.to_numpy()
+    charge = rows.claims["total_charge"].to_numpy()
     out = []
     for low, high in AGING:
-        inside = (age >= low) & (age <= high if high is not None else True)
+        inside = unpaid & (age >= low) & (age <= high if high is not None else True)
         out.append(
             {
                 "bucket": f"{low}-{high}" if high is not None else f"over {low - 1}",
                 "claims": int(inside.sum()),
-                "dollars": round(float(unpaid.loc[inside, "total_charge"].sum()), 2),
+                "dollars": round(float(charge[inside].sum()), 2),
             }
         )
     return out
 
 
 def kpis(conn: Connection, today: dt.date, scope: Scope = Scope()) -> dict[str, Any]:
-    frame = _frame(conn, scope)
+    rows = _rows(conn, scope)
     out: dict[str, Any] = {"as_of": today.isoformat(), "definitions": DEFINITIONS}
     out["scope"] = {k: None if v is None else str(v) for k, v in asdict(scope).items()}
-    out["total"] = _summaries(frame, [])[0]
+    one = np.zeros(len(rows.claims), np.int64)  # every claim in the one group
+    out["total"] = _summary(_grouped(rows, one, one[rows.items["at"].to_numpy()], 1), 0)
     for name, column in GROUPS.items():
-        out[f"by_{name}"] = [{name: r.pop(column), **r} for r in _summaries(frame, [column])]
+        out[f"by_{name}"] = [{name: key[0], **r} for key, r in _by(rows, column)]
     out["by_month_payer"] = [
-        {"month": r.pop("month"), "payer": r.pop("payer_id"), **r}
-        for r in _summaries(frame, ["month", "payer_id"])
+        {"month": key[0], "payer": key[1], **r} for key, r in _by(rows, "month+payer_id")
     ]
-    out["ar_aging"] = _aging(frame, today)
+    out["ar_aging"] = _aging(rows, today)
     for row in out["by_category"]:  # a category exists only for denials: rates have no base
         row.update(claims=None, adjudicated=None, denial_rate=None, first_pass_yield=None)
     return out
 
 
-__all__ = ["DEFINITIONS", "Scope", "kpis"]
+__all__ = ["DEFINITIONS", "Scope", "kpis", "warm"]

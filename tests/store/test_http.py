@@ -7,11 +7,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from features.codes import label_remits
 from features.x12.write import write_x12
-from serving.app import create_app
+from serving.app import create_app, warm_dashboard
 from serving.settings import Settings
 from serving.state import load
 from store import schema, worklist
@@ -225,6 +225,39 @@ def test_kpis_follow_a_change_and_cover_the_scope_asked(service, store):
     early = client.get("/v1/kpis?until=2024-06-30", headers=lead).json()
     assert max(r["month"] for r in early["by_month"]) <= "2024-06"
     assert early["total"]["claims"] < after["total"]["claims"]
+
+
+def test_a_warmed_dashboard_reads_no_claims_until_the_next_load(service, files):
+    """What the service does after start-up and after each load (``warm_dashboard``) leaves
+    a lead's request nothing to read but the newest load and audit row."""
+    client, keys = service
+    eng = client.app.state.store
+    warm_dashboard(eng)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_):
+        statements.append(statement)
+
+    event.listen(eng, "before_cursor_execute", seen)
+    try:
+        assert client.get("/v1/kpis", headers=keys["lead"]).status_code == 200
+        assert statements and not [s for s in statements if "claim_lines" in s]
+        with eng.begin() as conn:  # a load: the claims are read again
+            conn.execute(
+                insert(schema.loads).values(
+                    name="x",
+                    sha256="0" * 64,
+                    kind="x12",
+                    loaded_at=dt.datetime.now(dt.UTC),
+                    loaded_by="test",
+                    summary={},
+                )
+            )
+        statements.clear()
+        assert client.get("/v1/kpis", headers=keys["lead"]).status_code == 200
+        assert [s for s in statements if "claim_lines" in s]
+    finally:
+        event.remove(eng, "before_cursor_execute", seen)
 
 
 def _claim_body(tables: dict, claim_id: str) -> dict:
