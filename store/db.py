@@ -102,13 +102,8 @@ def insert_many(conn: Connection, table, rows: list[dict]) -> None:
         if len(rows) >= ANALYZE_AFTER:
             conn.execute(text(f"ANALYZE {table.name}"))
         return
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=names)
-    order = list(compiled.positiontup) if compiled.positional else names
-    columns = _bound(conn, table, order, rows)
-    if compiled.positional:
-        params: list[Any] = list(zip(*columns, strict=True))
-    else:
-        params = [dict(zip(order, values, strict=True)) for values in zip(*columns, strict=True)]
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=names)  # SQLite: "?"
+    params = list(zip(*_bound(conn, table, list(compiled.positiontup), rows), strict=True))
     for start in range(0, len(params), CHUNK):
         conn.exec_driver_sql(compiled.string, params[start : start + CHUNK])
 

@@ -152,26 +152,24 @@ def warm(conn: Connection) -> None:
     _rows(conn, Scope())
 
 
-def _claims_now(conn: Connection) -> pd.DataFrame:
-    return _claim_frames.get(conn, _newest(conn, loads, loads.c.loaded_at), _read_claims)
-
-
 @dataclass(frozen=True)
 class _Rows:
     """What every figure is summed from: per-claim counts and per-item sums (arrays), with the
-    claims and items in scope."""
+    claims and items in scope and the claims whose denial is still being worked."""
 
     claims: pd.DataFrame
     items: pd.DataFrame
     in_scope: np.ndarray
     item_in_scope: np.ndarray
+    being_worked: np.ndarray
     claim_counts: dict[str, np.ndarray]
     item_sums: dict[str, np.ndarray]
 
 
 def _rows(conn: Connection, scope: Scope) -> _Rows:
-    frame = _claims_now(conn)
-    version = (_newest(conn, loads, loads.c.loaded_at), _newest(conn, audit_log, audit_log.c.at))
+    loaded = _newest(conn, loads, loads.c.loaded_at)
+    frame = _claim_frames.get(conn, loaded, _read_claims)
+    version = (loaded, _newest(conn, audit_log, audit_log.c.at))
     worked = _item_frames.get(conn, version, lambda c: _read_items(c, frame.index))
     in_scope = np.ones(len(frame), dtype=bool)
     if scope.payer_id:
@@ -187,6 +185,8 @@ def _rows(conn: Connection, scope: Scope) -> _Rows:
     adjudicated = ~np.isnan(paid)
     status = worked["status"].to_numpy()
     active = np.isin(status, list(ACTIVE))
+    being_worked = np.zeros(len(frame), dtype=bool)
+    being_worked[at[active]] = True
     claim_counts = {
         "claims": np.ones(len(frame)),
         "n_adjudicated": adjudicated,
@@ -202,7 +202,7 @@ def _rows(conn: Connection, scope: Scope) -> _Rows:
         "d_recovered": worked["recovered_amount"].to_numpy(),
         "d_at_risk": np.where(active, worked["denied_amount"].to_numpy(), 0.0),
     }
-    return _Rows(frame, worked, in_scope, in_scope[at], claim_counts, item_sums)
+    return _Rows(frame, worked, in_scope, in_scope[at], being_worked, claim_counts, item_sums)
 
 
 def _sums(codes: np.ndarray, n: int, keep: np.ndarray, measures: dict) -> dict[str, np.ndarray]:
@@ -236,10 +236,10 @@ def _summary(s: dict, i: int) -> dict[str, Any]:
     }
 
 
-def _by(rows: _Rows, column: str) -> list[tuple[tuple, dict[str, Any]]]:
-    """(key, summary) of each group of ``column`` (or ``(month, payer_id)``) that has claims
-    in scope, in key order."""
-    if column == "category":  # an item's column: its claim counts are its items
+def _by(rows: _Rows, columns: tuple[str, ...]) -> list[tuple[tuple, dict[str, Any]]]:
+    """(key, summary) of each group of ``columns`` (one, or a pair) that has claims in scope,
+    in key order."""
+    if columns == ("category",):  # an item's column: its claim counts are its items
         cat = rows.items["category"].cat
         keys, n = [(k,) for k in cat.categories], len(cat.categories)
         s = _sums(cat.codes.to_numpy(), n, rows.item_in_scope, rows.item_sums)
@@ -247,7 +247,7 @@ def _by(rows: _Rows, column: str) -> list[tuple[tuple, dict[str, Any]]]:
         for name in ("n_adjudicated", "n_denied_adjudicated", "n_clean"):
             s[name] = np.zeros(n)
         return [(keys[i], _summary(s, i)) for i in range(n) if s["claims"][i] > 0]
-    parts = [rows.claims[c].cat for c in column.split("+")]
+    parts = [rows.claims[c].cat for c in columns]
     codes = parts[0].codes.to_numpy().astype(np.int64)
     keys = [(k,) for k in parts[0].categories]
     for part in parts[1:]:  # a pair of columns: one code per (first, second), in that order
@@ -265,10 +265,7 @@ def _rate(part: int, whole: int) -> float | None:
 def _aging(rows: _Rows, today: dt.date) -> list[dict[str, Any]]:
     """Claims not yet paid (no remit yet, or a denial still being worked) by days since
     submission."""
-    active = np.zeros(len(rows.claims), dtype=bool)
-    worked = rows.items
-    active[worked["at"].to_numpy()[np.isin(worked["status"].to_numpy(), list(ACTIVE))]] = True
-    unpaid = rows.in_scope & (np.isnan(rows.claims["first_paid"].to_numpy()) | active)
+    unpaid = rows.in_scope & (np.isnan(rows.claims["first_paid"].to_numpy()) | rows.being_worked)
     age = (pd.Timestamp(today) - rows.claims["day"]).dt.days.to_numpy()
     charge = rows.claims["total_charge"].to_numpy()
     out = []
@@ -291,9 +288,9 @@ def kpis(conn: Connection, today: dt.date, scope: Scope = Scope()) -> dict[str, 
     one = np.zeros(len(rows.claims), np.int64)  # every claim in the one group
     out["total"] = _summary(_grouped(rows, one, one[rows.items["at"].to_numpy()], 1), 0)
     for name, column in GROUPS.items():
-        out[f"by_{name}"] = [{name: key[0], **r} for key, r in _by(rows, column)]
+        out[f"by_{name}"] = [{name: key[0], **r} for key, r in _by(rows, (column,))]
     out["by_month_payer"] = [
-        {"month": key[0], "payer": key[1], **r} for key, r in _by(rows, "month+payer_id")
+        {"month": key[0], "payer": key[1], **r} for key, r in _by(rows, ("month", "payer_id"))
     ]
     out["ar_aging"] = _aging(rows, today)
     for row in out["by_category"]:  # a category exists only for denials: rates have no base
