@@ -51,6 +51,23 @@ CARC_CATEGORY: dict[str, str] = {
     **dict.fromkeys(["185", "B7", "170", "A1"], "other"),
 }
 
+#: The CARC an import writes for a denial whose export gives only its category (a reason text
+#: mapped to "authorization", say): the code payers most often send for that reason. "other" is
+#: A1, "claim/service denied", which names no sharper reason.
+CATEGORY_CARC: dict[str, str] = {
+    "eligibility": "27",
+    "authorization": "197",
+    "coding": "4",
+    "medical_necessity": "50",
+    "documentation": "16",
+    "timely_filing": "29",
+    "duplicate": "18",
+    "coordination_of_benefits": "22",
+    "non_covered": "96",
+    "bundling": "97",
+    "other": "A1",
+}
+
 #: CARCs that never make a remit a denial: contractual write-down (45), patient cost share
 #: (1, 2, 3), sequestration (253), a reduction rather than a denial (59) and the informational
 #: prior-payer adjustment a secondary payer reports (23; facts.md lists it under COB as
@@ -62,6 +79,7 @@ NOT_A_DENIAL: frozenset[str] = frozenset({"1", "2", "3", "45", "253", "59", "23"
 DENIAL_GROUPS: frozenset[str] = frozenset({"CO", "PI", "OA"})
 
 assert set(CARC_CATEGORY.values()) <= set(DENIAL_CATEGORIES)
+assert all(CARC_CATEGORY[carc] == c for c, carc in CATEGORY_CARC.items())
 
 
 def carc_category(carc: pd.Series) -> pd.Series:

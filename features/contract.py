@@ -145,6 +145,9 @@ class Table:
     fields: tuple[Field, ...]
     key: tuple[str, ...] = ()
     references: tuple[Reference, ...] = field(default_factory=tuple)
+    #: An optional table may be absent from a dataset: it is read as empty, with a warning
+    #: (a practice's export has no remark codes, and many have no appeals).
+    required: bool = True
 
     @property
     def columns(self) -> list[str]:
@@ -172,6 +175,8 @@ SEXES = ("F", "M", "U")
 GROUP_CODES = ("CO", "PR", "OA", "PI", "CR")
 CLAIM_STATUS_CODES = ("1", "2", "3", "4", "19", "20", "21", "22", "23", "25")
 APPEAL_OUTCOMES = ("overturned", "upheld", "pending")
+#: Where a remit row came from (``remits.origin``): a payer's 835, or a flat export's outcome.
+REMIT_ORIGINS = ("835", "import")
 
 #: Why a claim was denied, in the words revenue-cycle teams use. Every CARC maps to one of these
 #: (``features.codes.CARC_CATEGORY``); "other" collects codes with no sharper meaning.
@@ -207,6 +212,7 @@ PAYERS = Table(
             "payer_type",
             "string",
             "Line of business; drives filing rules and denial behaviour.",
+            required=False,
             allowed=PAYER_TYPES,
             x12="837 2000B SBR09 (claim filing indicator), mapped",
         ),
@@ -215,6 +221,7 @@ PAYERS = Table(
             "int",
             "Days from the service (through) date within which a "
             "claim must be filed; later claims are denied CO-29.",
+            required=False,
             minimum=1,
             maximum=3650,
         ),
@@ -222,6 +229,7 @@ PAYERS = Table(
             "appeal_window_days",
             "int",
             "Days from the remittance date within which a provider appeal must be filed.",
+            required=False,
             minimum=1,
             maximum=3650,
         ),
@@ -246,6 +254,7 @@ CLAIMS = Table(
             "patient_id",
             "string",
             "Stable patient identifier (synthetic or a hashed member id).",
+            required=False,
             pattern=IDENT,
             example="P0004567",
             x12="837 2010BA NM109",
@@ -262,6 +271,7 @@ CLAIMS = Table(
             "billing_npi",
             "string",
             "Billing provider NPI (10 digits, valid check digit).",
+            required=False,
             pattern=NPI,
             example="1234567893",
             x12="837 2010AA NM109",
@@ -279,6 +289,7 @@ CLAIMS = Table(
             "provider_taxonomy",
             "string",
             "Provider specialty as a NUCC taxonomy code.",
+            required=False,
             pattern=TAXONOMY,
             example="207Q00000X",
             x12="837 2000A PRV03",
@@ -295,6 +306,7 @@ CLAIMS = Table(
             "string",
             "Place of service code (professional) or facility "
             "type code, the first two digits of the type of bill (institutional).",
+            required=False,
             pattern=POS,
             example="11",
             x12="837 2300 CLM05-1",
@@ -350,6 +362,7 @@ CLAIMS = Table(
             "diagnosis_codes",
             "string",
             "ICD-10-CM codes without the dot, primary first, separated by '|' (at most 12).",
+            required=False,
             pattern=ICD10_LIST,
             example="M5450|M9903",
             x12="837 2300 HI (ABK/ABF, BK/BF)",
@@ -358,12 +371,18 @@ CLAIMS = Table(
             "patient_age",
             "int",
             "Patient age in years at the first date of service.",
+            required=False,
             minimum=0,
             maximum=120,
             x12="837 2010BA DMG02 (derived)",
         ),
         Field(
-            "patient_sex", "string", "Patient sex as billed.", allowed=SEXES, x12="837 2010BA DMG03"
+            "patient_sex",
+            "string",
+            "Patient sex as billed.",
+            required=False,
+            allowed=SEXES,
+            x12="837 2010BA DMG03",
         ),
         Field(
             "prior_auth_number",
@@ -387,6 +406,7 @@ CLAIMS = Table(
             "other_coverage",
             "bool",
             "The patient has other insurance that may be primary.",
+            required=False,
             example="false",
             x12="837 2320 loop present",
         ),
@@ -579,6 +599,16 @@ REMITS = Table(
             example="0.00",
             x12="835 2100 CLP05",
         ),
+        Field(
+            "origin",
+            "string",
+            "Where this payment record came from: empty or 835 for a remittance; import for an "
+            "outcome `claimrisk import flat` wrote from a practice-management export, which no "
+            "payer sent.",
+            required=False,
+            allowed=REMIT_ORIGINS,
+            x12="not in the 835: empty when read from one",
+        ),
     ),
 )
 
@@ -644,6 +674,7 @@ REMIT_ADJUSTMENTS = Table(
 REMIT_REMARKS = Table(
     name="remit_remarks",
     description="Remittance advice remark codes (RARC) attached to a claim payment or line.",
+    required=False,
     references=(Reference("remit_id", "remits", "remit_id"),),
     fields=(
         *_payment_keys("remark"),
@@ -669,6 +700,7 @@ REMIT_REMARKS = Table(
 APPEALS = Table(
     name="appeals",
     description="Appeals of denied claims and how they ended.",
+    required=False,
     key=("appeal_id",),
     references=(Reference("claim_id", "claims", "claim_id"),),
     fields=(
@@ -708,6 +740,72 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (PAYERS, CLAIMS, CLAIM_LINES, REMITS, REMIT_ADJUSTMENTS, REMIT_REMARKS, APPEALS)
 }
+
+#: Why each required column is required: what the denial rule, the time windows or the keys
+#: cannot do without. Every other column may be empty or absent and then means "unknown": the
+#: feature is missing, the row is kept, and ``claimrisk validate`` counts the rows that lack it.
+WHY_REQUIRED: dict[str, str] = {
+    "payers.payer_id": "the key claims and remits refer to; history and the worklist are per payer",
+    "payers.name": "what the pages and letters call the payer (an import writes the payer column "
+    "as it reads when the export has no other name)",
+    "claims.claim_id": "the key that ties a claim to its lines, its outcome and its appeals",
+    "claims.payer_id": "who decides the claim: the strongest single input, and the key of the "
+    "filing and appeal limits",
+    "claims.claim_type": "professional and institutional claims follow different filing clocks "
+    "and edits (an export of one kind sets it once, with the map's defaults)",
+    "claims.frequency_code": "a replacement or void is a different event from an original claim; "
+    "without it a corrected claim reads as a duplicate (an export of originals sets 1 once)",
+    "claims.service_date_from": "the first day of service, which the features measure from",
+    "claims.service_date_to": "the last day of service: where the filing clock starts",
+    "claims.submission_date": "the point in time of every feature (no outcome known after it may "
+    "leak in) and what training's time windows split on",
+    "claims.total_charge": "the dollars at stake: the worklist's value and the recovery amounts",
+    "claim_lines.claim_id": "ties the line to its claim",
+    "claim_lines.line_number": "orders the lines and ties line-level adjustments to them",
+    "claim_lines.units": "what was billed: with the charge, the typical-charge features",
+    "claim_lines.line_charge": "the line's dollars; the claim's total must balance them",
+    "remits.remit_id": "the key adjustments and remarks refer to",
+    "remits.claim_id": "ties the outcome to its claim",
+    "remits.payer_id": "the payer that decided",
+    "remits.claim_status_code": "the denial rule reads it (4 is a denial, 22 a reversal)",
+    "remits.remit_date": "when the outcome became known: history counts it only after this day, "
+    "and the appeal deadline runs from it",
+    "remits.charge_amount": "what the payer adjudicated",
+    "remits.paid_amount": "the denial rule: nothing paid on a claim the payer processed",
+    "remit_adjustments.remit_id": "ties the adjustment to its payment",
+    "remit_adjustments.claim_id": "ties the adjustment to its claim",
+    "remit_adjustments.group_code": "the denial rule: a CO or PI adjustment is the payer's, PR "
+    "the patient's",
+    "remit_adjustments.carc": "the reason: the denial rule and the category read it",
+    "remit_adjustments.amount": "how much the reason took: the main reason is the largest",
+    "remit_remarks.remit_id": "ties the remark to its payment",
+    "remit_remarks.claim_id": "ties the remark to its claim",
+    "remit_remarks.rarc": "the remark itself",
+    "appeals.appeal_id": "the appeal's key",
+    "appeals.claim_id": "the denied claim appealed",
+    "appeals.appeal_date": "when the appeal was filed",
+    "appeals.level": "first-level appeals and later ones succeed at different rates",
+    "appeals.outcome": "the recovery label itself",
+}
+
+#: Optional columns whose empty value means "not known" rather than something (an empty
+#: prior_auth_number means no authorization; an empty patient_age means the export had none).
+#: ``claimrisk validate`` warns with the count of rows that lack each of them.
+UNKNOWN_WHEN_EMPTY: frozenset[str] = frozenset(
+    {
+        "payers.payer_type",
+        "payers.timely_filing_days",
+        "payers.appeal_window_days",
+        "claims.patient_id",
+        "claims.billing_npi",
+        "claims.provider_taxonomy",
+        "claims.place_of_service",
+        "claims.diagnosis_codes",
+        "claims.patient_age",
+        "claims.patient_sex",
+        "claims.other_coverage",
+    }
+)
 
 TRUTH = Table(
     name="truth",

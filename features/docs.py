@@ -12,7 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from features.codes import CARC_CATEGORY, DENIAL_GROUPS, NOT_A_DENIAL
-from features.contract import DENIAL_CATEGORIES, TABLES, TRUTH, Table
+from features.contract import (
+    DENIAL_CATEGORIES,
+    TABLES,
+    TRUTH,
+    UNKNOWN_WHEN_EMPTY,
+    WHY_REQUIRED,
+    Table,
+)
 from features.generate.calibration import calibration_table, render_markdown
 from features.registry import CLAIM_FEATURES, HISTORY_FEATURES
 
@@ -21,18 +28,24 @@ BEGIN, END = "<!-- calibration:begin -->", "<!-- calibration:end -->"
 
 def _table_section(table: Table) -> list[str]:
     out = [f"## `{table.name}`", "", table.description, ""]
+    if not table.required:
+        out += ["Optional: a dataset without this table reads it as empty (a warning).", ""]
     if table.key:
         out.append(f"Key: `{', '.join(table.key)}`. ")
     for ref in table.references:
         out.append(f"`{ref.column}` must exist in `{ref.table}.{ref.target}`. ")
     out += [
         "",
-        "| column | type | required | rule | meaning | X12 |",
-        "|---|---|:---:|---|---|---|",
+        "| column | type | required: why | rule | meaning | X12 |",
+        "|---|---|---|---|---|---|",
     ]
     for f in table.fields:
         rule, meaning = (text.replace("|", "\\|") for text in (f.expectation(), f.description))
-        required = "yes" if f.required else ""
+        name = f"{table.name}.{f.name}"
+        why = WHY_REQUIRED.get(name)  # the truth table's columns are the generator's own
+        required = ("yes" + (f": {why}" if why else "")) if f.required else ""
+        if name in UNKNOWN_WHEN_EMPTY:
+            required = "no: empty or absent means unknown"
         out.append(f"| `{f.name}` | {f.kind} | {required} | {rule} | {meaning} | {f.x12} |")
     return [*out, ""]
 
@@ -49,6 +62,13 @@ def render_contract_markdown() -> str:
         "`<table>.csv`. CSV dates are ISO `YYYY-MM-DD`, booleans `true`/`false`, empty cells are "
         "missing values. `claimrisk validate DIR` checks a folder against every rule below and "
         "names file, row, column, expected value and fix for each problem.",
+        "",
+        "**Unknown is a value.** Only what the denial rule, the time windows and the keys "
+        "cannot do without is required; the table says why for each. A column marked *empty or "
+        "absent means unknown* may be left out of the file altogether: the rows are kept, the "
+        "model reads the field as missing, and `claimrisk validate` warns with the number of "
+        "rows that lack it. A flat export from a practice-management system becomes these "
+        "tables with `claimrisk import flat` (docs/import.md).",
         "",
     ]
     for table in TABLES.values():

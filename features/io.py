@@ -59,10 +59,15 @@ def write_dataset(
     fmt: Format = "parquet",
     extra: dict[str, tuple[Table, pd.DataFrame]] | None = None,
 ) -> list[Path]:
-    """Write every contract table (and any ``extra`` tables such as truth) to ``out``."""
+    """Write every contract table (and any ``extra`` tables such as truth) to ``out``.
+
+    An optional table (``Table.required``) that ``tables`` lacks is not written: the folder says
+    what the data had, and a reader takes the absent table as empty."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, table in TABLES.items():
+        if name not in tables and not table.required:
+            continue
         path = out / f"{name}.{fmt}"
         write_table(tables[name], table, path)
         written.append(path)

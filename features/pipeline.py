@@ -44,6 +44,11 @@ OTHER = "__other__"
 _UNKNOWN_PAYER = (None, np.nan, np.nan)
 
 
+def _days_or_nan(value: object) -> float:
+    """A payer's limit in days, NaN when the payer table leaves it unknown."""
+    return np.nan if value is None or pd.isna(value) else float(value)
+
+
 @dataclass
 class _Parsed:
     """Claims and lines as arrays, with what every feature needs derived once."""
@@ -132,9 +137,9 @@ class FeaturePipeline:
         payers = tables["payers"]
         self.payers_ = {
             row.payer_id: (
-                row.payer_type,
-                float(row.timely_filing_days),
-                float(row.appeal_window_days),
+                row.payer_type if isinstance(row.payer_type, str) else None,
+                _days_or_nan(row.timely_filing_days),
+                _days_or_nan(row.appeal_window_days),
             )
             for row in payers.itertuples(index=False)
         }

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.codes import npi_check_digit_ok, npi_ok
-from features.contract import DATE_DTYPE, TABLES, Field, Table, format_hint
+from features.contract import DATE_DTYPE, TABLES, UNKNOWN_WHEN_EMPTY, Field, Table, format_hint
 
 Severity = Literal["error", "warning"]
 MAX_EXAMPLES = 5
@@ -344,6 +344,7 @@ def check_table(
                     values=values,
                 )
         typed[f.name] = values
+        _count_unknown(f, values, checker)
     if table.key:
         dup = typed.duplicated(list(table.key), keep="first")
         checker.flag(
@@ -363,6 +364,31 @@ def check_table(
         }
     )
     return typed, checker.bad
+
+
+def empty_table(table: Table) -> pd.DataFrame:
+    """A table with the contract's columns and no rows: what an absent optional table reads as."""
+    return pd.DataFrame({f.name: pd.Series(dtype=f.pandas_dtype) for f in table.fields})
+
+
+def _count_unknown(f: Field, values: pd.Series, c: _Checker) -> None:
+    """Warn with the number of rows that leave a may-be-unknown field empty (kept, not refused)."""
+    if f"{c.table.name}.{f.name}" not in UNKNOWN_WHEN_EMPTY:
+        return
+    lacking = int(values.isna().sum())
+    if lacking:
+        c.report.problems.append(
+            Problem(
+                "warning",
+                c.table.name,
+                c.file,
+                f.name,
+                "unknown",
+                f"empty (of {len(values):,}): the rows are kept and the model reads "
+                f"{f.name} as unknown.",
+                count=lacking,
+            )
+        )
 
 
 # --- rules that look across columns of one row ----------------------------------------------
@@ -675,7 +701,7 @@ def validate_frames(
             )
             report.problems.append(Problem("error", name, files[name], "", rule, complaint + fix))
             continue
-        if name not in raw:
+        if name not in raw and table.required:
             report.problems.append(
                 Problem(
                     "error",
@@ -688,6 +714,18 @@ def validate_frames(
                 )
             )
             continue
+        if name not in raw:
+            report.problems.append(
+                Problem(
+                    "warning",
+                    name,
+                    files[name],
+                    "",
+                    "absent_table",
+                    f"no {name} table found; read as empty ({table.description})",
+                )
+            )
+            raw = {**raw, name: empty_table(table)}
         frame, mask = check_table(table, raw[name], files[name], report)
         if frame is not None:
             typed[name], bad[name] = frame, mask

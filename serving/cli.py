@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from features import cli as features_cli
+from features.flat import cli as flat_cli
 from store import cli as store_cli
 from training import cli as training_cli
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 features_cli.register(app)
+flat_cli.register(app)
 training_cli.register(app)
 store_cli.register(app)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import TABLES
+from features.contract import TABLES, UNKNOWN_WHEN_EMPTY, WHY_REQUIRED
 from features.io import DatasetError, load_dataset, validate_folder, write_dataset, write_table
 from features.validate import Problem, validate_frames
 
@@ -82,12 +82,30 @@ def test_charge_balance_and_pointer_range(tables):
 
 
 def test_missing_table_and_column_are_table_level_errors(tables):
-    del tables["appeals"]
+    del tables["remits"]
     tables["claims"] = tables["claims"].drop(columns=["payer_id"])
     _, _, report = validate_frames(tables)
     rules = {(p.table, p.rule, p.column) for p in report.errors}
-    assert ("appeals", "missing_table", "") in rules
+    assert ("remits", "missing_table", "") in rules
     assert ("claims", "missing_column", "payer_id") in rules
+
+
+def test_unknown_is_a_value_absent_optional_tables_and_fields_are_warnings(tables):
+    """A practice's export lacks appeals, remarks and the fields marked unknown-when-empty:
+    the rows are kept, each lacking field is counted, and nothing is an error."""
+    del tables["appeals"], tables["remit_remarks"]
+    unknown = sorted(c.split(".")[1] for c in UNKNOWN_WHEN_EMPTY if c.startswith("claims."))
+    tables["claims"] = tables["claims"].drop(columns=unknown)
+    typed, _, report = validate_frames(tables)
+    assert report.ok, report.render()
+    assert len(typed["claims"]) == len(tables["claims"]) and typed["appeals"].empty
+    warned = {(p.table, p.rule, p.column): p.count for p in report.problems}
+    assert ("appeals", "absent_table", "") in warned
+    for column in unknown:
+        assert warned[("claims", "unknown", column)] == len(tables["claims"])
+    assert WHY_REQUIRED.keys() == {
+        f"{t.name}.{f.name}" for t in TABLES.values() for f in t.fields if f.required
+    }
 
 
 def test_any_single_corrupted_code_cell_is_caught(tables):

@@ -36,5 +36,8 @@ def generate(cfg: WorldConfig) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
         "remit_remarks": outcome["remit_remarks"],
         "appeals": outcome["appeals"],
     }
-    tables = {name: frame.astype(TABLES[name].dtypes()) for name, frame in tables.items()}
+    tables = {
+        name: frame.reindex(columns=TABLES[name].columns).astype(TABLES[name].dtypes())
+        for name, frame in tables.items()
+    }
     return tables, outcome["truth"]

@@ -1,0 +1,163 @@
+"""Bring your own data: flat PM-system exports → contract tables (features.flat, docs/import.md).
+
+The exports are the small generated world written as practice-management systems write reports
+(tests/flat_exports.py), so every imported outcome can be checked against the world's own 835s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from features.codes import initial_outcomes
+from features.flat.build import import_flat
+from features.flat.mapping import MapError, parse_map
+from features.flat.read import read_exports
+from features.flat.suggest import suggest
+from serving.cli import app
+from tests import flat_exports
+
+SHAPES = {
+    "claim-level, status and reason text": flat_exports.claim_level,
+    "line-level with CARCs": flat_exports.line_level,
+    "claims + a denials file, month-only dates": flat_exports.with_denials_file,
+}
+
+
+@pytest.fixture(scope="module", params=list(SHAPES))
+def shape(request, small_world, tmp_path_factory) -> tuple[str, list[Path], str]:
+    out = tmp_path_factory.mktemp("flat")
+    paths, text = SHAPES[request.param](small_world[0], out)
+    return request.param, paths, text
+
+
+def _first_pass(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return initial_outcomes(tables["remits"], tables["remit_adjustments"]).set_index("claim_id")
+
+
+def test_each_shape_imports_with_the_worlds_outcomes(shape, small_world):
+    """Every decided claim keeps its outcome and denial category through the export: the
+    imported remits follow the one denial rule, and say they were imported."""
+    name, paths, text = shape
+    imported = import_flat(paths, parse_map(yaml.safe_load(text)))
+    assert imported.report.ok, imported.report.render()
+    world = small_world[0]
+    got, want = _first_pass(imported.tables), _first_pass(world)
+    assert set(got.index) == set(want.index)
+    joined = got.join(want.add_suffix("_world"))
+    assert (joined["denied"] == joined["denied_world"]).all()
+    denied = joined[joined["denied"]]
+    assert (denied["denial_category"] == denied["denial_category_world"]).all()
+    assert (imported.tables["remits"]["origin"] == "import").all()
+    claims = imported.tables["claims"].set_index("claim_id")
+    truth = world["claims"].set_index("claim_id").loc[claims.index]
+    assert (claims["total_charge"].round(2) == truth["total_charge"].round(2)).all()  # $1,234.50
+    if "month-only" in name:
+        assert (claims["service_date_from"].dt.day == 1).all()
+        assert any("give only a month" in n for n in imported.notes)
+    else:  # US dates, dotted diagnoses, Female/Male, Y/N
+        assert (claims["service_date_from"] == truth["service_date_from"]).all()
+        assert (claims["diagnosis_codes"] == truth["diagnosis_codes"]).all()
+        assert (claims["patient_sex"] == truth["patient_sex"]).all()
+        assert (claims["other_coverage"] == truth["other_coverage"]).all()
+    if name.startswith("line"):
+        assert len(imported.tables["claim_lines"]) == len(world["claim_lines"])
+
+
+def test_suggest_map_places_every_field_and_its_draft_imports(shape, tmp_path):
+    """--suggest-map finds every column the hand-written map names, from common header
+    variants, and the draft imports as it stands."""
+    _, paths, text = shape
+    wanted = yaml.safe_load(text)
+    claims = [p for p in paths if p.name != "denials.csv"]
+    denials = [p for p in paths if p.name == "denials.csv"]
+    runner = CliRunner()
+    draft = tmp_path / "draft.yaml"
+    result = runner.invoke(app, ["import", "flat", *map(str, paths), "--suggest-map", str(draft)])
+    assert result.exit_code == 0, result.output
+    got = yaml.safe_load(draft.read_text())
+    assert got["columns"] == wanted["columns"]
+    assert {k: v for k, v in got["outcome"].items() if k != "values"} == {
+        k: v for k, v in wanted["outcome"].items() if k != "values"
+    }
+    if denials:
+        assert got["denials"] == wanted["denials"]
+    assert "nothing: every column and value was placed" in draft.read_text()
+    plan = suggest(read_exports(claims), read_exports(denials) if denials else None)
+    assert not plan.unplaced_headers
+    out = tmp_path / "data"
+    result = runner.invoke(
+        app, ["import", "flat", *map(str, paths), "--map", str(draft), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "claims.parquet").exists() and (out / "import.json").exists()
+
+
+GOOD = {
+    "columns": {"claim_id": "Claim #", "service_date_from": "DOS", "payer_id": "Payer"},
+    "outcome": {"status": "Status", "values": {"Paid": "paid"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"colums": {}}, "colums: not a key"),
+        ({"columns": {**GOOD["columns"], "x_in_network": "INN"}}, "columns.x_in_network"),
+        ({"columns": {**GOOD["columns"], "dos": "DOS"}}, "columns.dos: not a contract field"),
+        ({"outcome": {"status": "Status", "values": {"Paid": "won"}}}, "outcome.values.Paid"),
+        ({"outcome": {"status": "Status"}}, "outcome.values: missing"),
+        ({"level": "visit"}, "level: 'visit'"),
+        ({"dates": {"format": "%m/%d"}}, "dates.format: '%m/%d' has no year"),
+        ({"reasons": {"No auth": "CO-ABCD"}}, "reasons.No auth"),
+        (
+            {"payers": {"Aetna": {"payer_id": "AET", "payer_type": "ppo"}}},
+            "payers.Aetna.payer_type",
+        ),
+        ({"defaults": {"claim_type": "dental"}}, "defaults.claim_type"),
+        ({"extras": {"in_network": {"column": "INN", "type": "bool"}}}, "extras.in_network"),
+        ({"extras": {"x_inn": {"column": "INN", "type": "yesno"}}}, "extras.x_inn.type"),
+    ],
+)
+def test_a_bad_map_key_or_value_is_named(change, named):
+    with pytest.raises(MapError, match=named.replace("(", r"\(").replace("$", r"\$")):
+        parse_map({**GOOD, **change})
+
+
+def test_a_bad_cell_names_file_line_column_and_value(small_world, tmp_path):
+    paths, text = flat_exports.claim_level(small_world[0], tmp_path)
+    frame = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
+    frame.loc[6, "DOS"] = "13/45/2024"
+    frame.loc[9, "Billed"] = "$12,3x4"
+    frame.loc[11, "Status"] = "Appealed"
+    frame.to_csv(paths[0], index=False)
+    result = CliRunner().invoke(
+        app, ["import", "flat", str(paths[0]), "--map", "-", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2 and "no such map file" in result.output
+    (tmp_path / "map.yaml").write_text(text)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["import", "flat", str(paths[0]), "--map", str(tmp_path / "map.yaml"), "--out", str(out)],
+    )
+    assert result.exit_code == 1
+    assert "claims_report.csv line 8: '13/45/2024'" in result.output  # row 6 + header, 1-based
+    assert "column 'DOS'" in result.output and "'Billed'" in result.output
+    assert "claims_report.csv line 11: '$12,3x4'" in result.output
+    assert "(Appealed)" in result.output and "outcome.values" in result.output
+    assert "nothing written" in result.output and not out.exists()
+
+
+def test_a_mapped_header_missing_from_the_file_names_the_nearest(small_world, tmp_path):
+    paths, text = flat_exports.claim_level(small_world[0], tmp_path)
+    cmap = yaml.safe_load(text)
+    cmap["columns"]["total_charge"] = "Billed Amt"
+    with pytest.raises(
+        MapError, match=r"columns.total_charge: .*'Billed Amt'.*did you mean 'Billed'"
+    ):
+        import_flat(paths, parse_map(cmap))
