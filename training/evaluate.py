@@ -9,52 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features.contract import DENIAL_CATEGORIES
-from features.registry import CATEGORICAL, FEATURE_NAMES
 from training import metrics as m
 from training.data import recovery_windows
+from training.linear import fit_linear
 from training.model import ClaimriskModel
 from training.train import Split
 from training.worklist import effort_hours, priority_order
 
 #: Share of the worklist an analyst team gets through: the captured-value cut.
 WORKLIST_SHARE = 0.20
-#: The logistic baseline is a baseline: a sample of the training window is plenty.
-LOGISTIC_ROWS = 100_000
-
-
-def logistic_baseline(matrix: pd.DataFrame, train_rows: np.ndarray) -> object:
-    """Logistic regression on the same features (numeric scaled, categoricals one-hot)."""
-    seen = matrix.iloc[train_rows]
-    # a column never filled in training (eligibility dates from X12 alone) carries nothing
-    numeric = [n for n in FEATURE_NAMES if n not in CATEGORICAL and seen[n].notna().any()]
-    categorical = list(CATEGORICAL)
-    prep = ColumnTransformer(
-        [
-            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            (
-                "cat",
-                OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=30),
-                categorical,
-            ),
-        ]
-    )
-    model = make_pipeline(prep, LogisticRegression(max_iter=300, C=0.5))
-    frame = _logistic_frame(matrix.iloc[train_rows])
-    return model.fit(frame, matrix["label_denied"].to_numpy(dtype=float)[train_rows])
-
-
-def _logistic_frame(matrix: pd.DataFrame) -> pd.DataFrame:
-    frame = matrix[list(FEATURE_NAMES)].copy()
-    for name in CATEGORICAL:
-        frame[name] = frame[name].astype(object).where(frame[name].notna(), "__missing__")
-    return frame
 
 
 def _prefixed(prefix: str, values: dict[str, float]) -> dict[str, float]:
@@ -96,12 +61,12 @@ def evaluate(
         hist = matrix["hist_payer_proc_rate"].to_numpy(dtype=float)[rows]
         denial_frame["payer_procedure_rate"] = hist
         out.update(_prefixed("denial.baseline_payer_procedure", m.binary_metrics(y, hist)))
+        # the yardstick: the plain logistic model on the same inputs and training window
         train = np.flatnonzero(
             (split.window == "train") & matrix["label_denied"].notna().to_numpy()
         )
-        train = np.random.default_rng(0).permutation(train)[:LOGISTIC_ROWS]
-        logistic = logistic_baseline(matrix, np.sort(train))
-        lr = logistic.predict_proba(_logistic_frame(matrix.iloc[rows]))[:, 1]
+        y_all = matrix["label_denied"].to_numpy(dtype=float)
+        lr = fit_linear(x[train], y_all[train]).predict(x[rows])
         denial_frame["logistic"] = lr
         out.update(_prefixed("denial.baseline_logistic", m.binary_metrics(y, lr)))
     if truth_rows is not None:

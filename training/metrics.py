@@ -29,6 +29,15 @@ def brier(y: np.ndarray, p: np.ndarray) -> float:
     return float(brier_score_loss(y, p)) if len(y) else float("nan")
 
 
+def log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean binary log loss, probabilities clipped away from 0 and 1 (a proper scoring rule:
+    what model choice compares)."""
+    if not len(y):
+        return float("nan")
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 15) -> float:
     """Mean |observed rate − mean prediction| over equal-count bins, weighted by bin size.
 

@@ -24,6 +24,7 @@ from features.contract import DENIAL_CATEGORIES
 from features.pipeline import FeaturePipeline
 from training.calibration import Calibrator
 from training.data import recovery_matrix
+from training.linear import LinearDenial
 from training.priors import PriorRecovery
 from training.unknowns import Donors
 from training.worklist import (
@@ -44,7 +45,7 @@ class ClaimriskModel:
     """Pipeline + denial, category, recovery and amount boosters + calibrators + thresholds."""
 
     pipeline: FeaturePipeline
-    denial: lgb.Booster
+    denial: lgb.Booster | LinearDenial  # the validated winner (training.train._fit_denial)
     denial_calibrator: Calibrator
     category: lgb.Booster
     recovery: lgb.Booster | PriorRecovery

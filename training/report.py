@@ -114,6 +114,15 @@ def model_page_facts(
     }
 
 
+def _denial_model_sentence(meta: dict) -> str:
+    """Which denial model the bundle serves, and why (``training.train._fit_denial``)."""
+    choice = meta.get("denial_model")
+    if not choice:
+        return "Denial model: LightGBM."
+    name = "the logistic regression" if choice["chosen"] == "logistic" else choice["chosen"]
+    return f"**Denial model: {name}**, kept because it predicted best: {choice['why']}."
+
+
 def write_report(
     folder: Path,
     model: ClaimriskModel,
@@ -155,6 +164,8 @@ def write_report(
         "",
         f"Windows (submission dates): {meta.get('windows')}. History cutoff "
         f"{meta.get('history_cutoff')}. Rows: {meta.get('rows')}. Trees: {meta.get('trees')}.",
+        "",
+        _denial_model_sentence(meta),
         "",
         "Calibration chosen by cross-fitted Brier on the validation window: "
         + ", ".join(f"{k} → **{v['chosen']}**" for k, v in meta.get("calibration", {}).items())
