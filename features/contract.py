@@ -175,6 +175,14 @@ SEXES = ("F", "M", "U")
 GROUP_CODES = ("CO", "PR", "OA", "PI", "CR")
 CLAIM_STATUS_CODES = ("1", "2", "3", "4", "19", "20", "21", "22", "23", "25")
 APPEAL_OUTCOMES = ("overturned", "upheld", "pending")
+#: Custom features: a claims table may carry extra columns named ``x_...`` (a practice's "in
+#: network" or "referral on file" flag), typed bool, float or string. They travel with the claim
+#: through validation, the feature pipeline, the model and its explanations, and arrive over
+#: HTTP as the claim's ``extra`` object (``features.extras``).
+EXTRA_PREFIX = "x_"
+EXTRA_KINDS = ("bool", "float", "string")
+EXTRA_NAME = r"x_[a-z][a-z0-9_]{0,40}"
+
 #: Where a remit row came from (``remits.origin``): a payer's 835, or a flat export's outcome.
 REMIT_ORIGINS = ("835", "import")
 

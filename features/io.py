@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features.contract import TABLES, Table
+from features.extras import extra_names
 from features.validate import TABLE_LEVEL_RULES, Report, quarantine, validate_frames
 
 Format = Literal["parquet", "csv"]
@@ -31,6 +32,8 @@ class DatasetError(Exception):
 
 
 def _to_arrow(frame: pd.DataFrame, table: Table) -> pa.Table:
+    custom = extra_names(frame.columns) if table.name == "claims" else []
+    extras = {c: pa.array(frame[c], from_pandas=True) for c in custom}
     frame = frame[table.columns]
     arrays = []
     for f in table.fields:
@@ -41,7 +44,10 @@ def _to_arrow(frame: pd.DataFrame, table: Table) -> pa.Table:
         else:
             arr = pa.array(column, type=f.arrow_type, from_pandas=True)
         arrays.append(arr)
-    return pa.Table.from_arrays(arrays, schema=table.arrow_schema())
+    data = pa.Table.from_arrays(arrays, schema=table.arrow_schema())
+    for name, arr in extras.items():  # custom features ride after the contract's columns
+        data = data.append_column(name, arr)
+    return data
 
 
 def write_table(frame: pd.DataFrame, table: Table, path: Path) -> None:

@@ -35,6 +35,7 @@ from features.claim_features import (
 )
 from features.codes import initial_outcomes
 from features.contract import CLAIM_LINES, CLAIMS
+from features.extras import as_numbers, extra_names, kind_of
 from features.history import EventLog, build_logs, encode, history_features, vocabularies
 from features.labels import build_labels
 from features.registry import CATEGORICAL, FEATURE_NAMES
@@ -59,6 +60,7 @@ class _Parsed:
     primary: np.ndarray
     line_ents: dict[str, np.ndarray]
     claim_ents: dict[str, np.ndarray]
+    extras: dict[str, np.ndarray]  # the custom x_ columns the claims carried, as given
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,9 @@ class FeaturePipeline:
 
     def _fit(self, tables: dict[str, pd.DataFrame], cutoff: Any) -> dict[str, EventLog]:
         self._codes = CodeCache()
-        parsed = self._parse(tables["claims"], tables["claim_lines"])
+        claims = tables["claims"]
+        self.extras_ = {name: kind_of(claims[name]) for name in extra_names(claims.columns)}
+        parsed = self._parse(claims, tables["claim_lines"])
         payers = tables["payers"]
         self.payers_ = {
             row.payer_id: (
@@ -201,9 +205,9 @@ class FeaturePipeline:
         self, parsed: _Parsed
     ) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
         """Per categorical feature: value → code (rare values share ``__other__``), and names."""
-        values = {**parsed.claim_ents, "payer_type": self._payer_types(parsed)}
+        values = {**parsed.claim_ents, "payer_type": self._payer_types(parsed), **parsed.extras}
         levels, names = {}, {}
-        for name in CATEGORICAL:
+        for name in self.categorical_features:
             counts = pd.Series(values[name]).value_counts()
             frequent = sorted(counts[counts >= self.min_level_count].index)
             rare = counts[counts < self.min_level_count].index
@@ -234,7 +238,7 @@ class FeaturePipeline:
         """
         self._check_fitted()
         computed = self._compute(self._parse(claims, lines), self.history_)
-        return np.column_stack([computed[name] for name in FEATURE_NAMES])
+        return np.column_stack([computed[name] for name in self.feature_names])
 
     def encode(self, claims: pd.DataFrame | dict, lines: pd.DataFrame | dict) -> Encoded:
         """What scoring needs from claims: the matrix, the codes it rests on, the unseen codes."""
@@ -242,7 +246,7 @@ class FeaturePipeline:
         parsed = self._parse(claims, lines)
         computed = self._compute(parsed, self.history_)
         return Encoded(
-            matrix=np.column_stack([computed[name] for name in FEATURE_NAMES]),
+            matrix=np.column_stack([computed[name] for name in self.feature_names]),
             payer=parsed.claims["payer_id"],
             procedure=parsed.claim_ents["primary_procedure"],
             diagnosis=parsed.claim_ents["primary_diagnosis"],
@@ -289,10 +293,21 @@ class FeaturePipeline:
         clone = copy.copy(self)  # _fit_history replaces attributes; self keeps its snapshot
         parsed = clone._parse(tables["claims"], tables["claim_lines"])
         computed = clone._compute(parsed, clone._fit_history(tables, parsed, None))
-        return np.column_stack([computed[name] for name in FEATURE_NAMES])
+        return np.column_stack([computed[name] for name in self.feature_names])
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The model's inputs: the registry's features, then the custom ones learnt at fit."""
+        return (*FEATURE_NAMES, *getattr(self, "extras_", {}))
+
+    @property
+    def categorical_features(self) -> tuple[str, ...]:
+        """The inputs read as levels: the registry's categoricals and the string custom ones."""
+        extras = getattr(self, "extras_", {})
+        return (*CATEGORICAL, *(n for n, kind in extras.items() if kind == "string"))
 
     def get_feature_names_out(self) -> np.ndarray:
-        return np.array(FEATURE_NAMES, dtype=object)
+        return np.array(self.feature_names, dtype=object)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "history_"):
@@ -313,7 +328,26 @@ class FeaturePipeline:
         primary = primary_line(ln, line_claim, len(c["claim_id"]))
         line_ents = line_entities(ln, self._codes)
         claim_ents = claim_entities(c, ln, line_ents, line_claim, primary, self._codes)
-        return _Parsed(c, ln, line_claim, primary, line_ents, claim_ents)
+        return _Parsed(c, ln, line_claim, primary, line_ents, claim_ents, self._extras(claims))
+
+    def _extras(self, claims: pd.DataFrame | dict) -> dict[str, np.ndarray]:
+        """The custom columns the model knows, as given (absent → unknown for every claim)."""
+        n = (
+            len(claims)
+            if isinstance(claims, pd.DataFrame)
+            else len(np.atleast_1d(claims["claim_id"]))
+        )
+        out = {}
+        for name, kind in getattr(self, "extras_", {}).items():
+            values = claims[name] if name in claims else pd.Series([None] * n)
+            if kind == "string":
+                out[name] = pd.Series(values, dtype=object).to_numpy(dtype=object)
+                out[name] = np.array(
+                    [v if isinstance(v, str) and v else None for v in out[name]], dtype=object
+                )
+            else:
+                out[name] = as_numbers(values, kind)
+        return out
 
     def _payer_types(self, parsed: _Parsed) -> np.ndarray:
         return np.array(
@@ -327,8 +361,8 @@ class FeaturePipeline:
             dtype=float,
         )
         out: dict[str, np.ndarray] = {}
-        values = {**parsed.claim_ents, "payer_type": self._payer_types(parsed)}
-        for name in CATEGORICAL:
+        values = {**parsed.claim_ents, "payer_type": self._payer_types(parsed), **parsed.extras}
+        for name in self.categorical_features:
             mapping = self.levels_[name]
             codes = np.array(
                 [mapping.get(v, -1) if v is not None else -1 for v in values[name].tolist()],
@@ -361,11 +395,14 @@ class FeaturePipeline:
                 self.prior_rate,
             )
         )
+        for name, kind in getattr(self, "extras_", {}).items():
+            if kind != "string":
+                out[name] = parsed.extras[name]
         return out
 
     def _frame(self, computed: dict[str, np.ndarray]) -> pd.DataFrame:
         columns = {}
-        for name in FEATURE_NAMES:
+        for name in self.feature_names:
             values = computed[name]
             if name in self.levels_:
                 codes = np.where(np.isnan(values), -1, values).astype(np.int64)

@@ -22,6 +22,9 @@ import pyarrow.compute as pc
 
 from features.codes import npi_check_digit_ok, npi_ok
 from features.contract import DATE_DTYPE, TABLES, UNKNOWN_WHEN_EMPTY, Field, Table, format_hint
+from features.extras import extra_names, looks_extra
+from features.extras import kind_of as extra_kind
+from features.extras import typed as typed_extra
 
 Severity = Literal["error", "warning"]
 MAX_EXAMPLES = 5
@@ -279,7 +282,22 @@ def check_table(
                 f"Expected {f.expectation()}).",
             )
         )
-    extra = [c for c in raw.columns if c not in table.columns]
+    custom = extra_names(raw.columns) if table.name == "claims" else []
+    extra = [c for c in raw.columns if c not in table.columns and c not in custom]
+    badly_named = [c for c in extra if looks_extra(c)] if table.name == "claims" else []
+    if badly_named:
+        report.problems.append(
+            Problem(
+                "error",
+                table.name,
+                file,
+                ", ".join(badly_named),
+                "extra_name",
+                "a custom feature's name is x_ then lower-case letters, digits or _ "
+                "(e.g. x_in_network); rename the column",
+            )
+        )
+        extra = [c for c in extra if c not in badly_named]
     if extra:
         report.problems.append(
             Problem(
@@ -353,6 +371,8 @@ def check_table(
             "duplicate_key",
             DUPLICATE_KEY,
         )
+    for name in custom:  # typed by what they hold (features.extras)
+        typed[name] = typed_extra(raw[name], extra_kind(raw[name]))
     for rule in _ROW_RULES.get(table.name, ()):
         rule(typed, checker)
     typed = typed.astype(

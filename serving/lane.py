@@ -57,7 +57,7 @@ def score_bytes(body: bytes, version: str) -> tuple[int, bytes, list[float]]:
         problems = validation_problems(RequestValidationError(errors, body=parsed))
         detail = f"{len(errors)} problem(s) in the request; nothing was scored"
         return 422, json.dumps({"detail": detail, "errors": problems}).encode(), []
-    refused = refusal(request.claims, _WORKER["max_batch"], "claims")
+    refused = refusal(request.claims, _WORKER["max_batch"], "claims", _WORKER["model"])
     if request.as_of is not None:  # the lane runs only without a store, and as_of needs one
         refused = InvalidClaims("as_of needs a store: start the service with --db URL")
     if refused is not None:

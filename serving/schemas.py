@@ -9,14 +9,26 @@ never disagree about what a claim is.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    create_model,
+)
 
 from features.codes import ADJUSTMENT_CODE
-from features.contract import CLAIM_LINES, CLAIMS, MAX_DOLLARS
+from features.contract import CLAIM_LINES, CLAIMS, EXTRA_NAME, MAX_DOLLARS
 from features.contract import Field as ContractField
+from features.extras import check_extra
 from features.validate import check_claim
 
 PYTHON_TYPES: dict[str, type] = {
@@ -57,12 +69,25 @@ ClaimLine = create_model(
     **{f.name: _field(f) for f in CLAIM_LINES.fields if f.name != "claim_id"},
 )
 
+ExtraName = Annotated[str, StringConstraints(pattern=f"^(?:{EXTRA_NAME})$")]
+ExtraValue = StrictBool | StrictInt | StrictFloat | StrictStr | None
 Claim = create_model(
     "Claim",
     __config__=_STRICT,
     __doc__=CLAIMS.description,
     **{f.name: _field(f) for f in CLAIMS.fields},
     lines=(list[ClaimLine], Field(..., min_length=1, max_length=50, description="The lines.")),
+    extra=(
+        dict[ExtraName, ExtraValue],
+        Field(
+            default_factory=dict,
+            max_length=50,
+            description="The practice's custom features (x_... names) the model was trained "
+            "with, each with a value of its trained type (GET /v1/model lists them); one left "
+            "out is unknown.",
+            examples=[{"x_in_network": True}],
+        ),
+    ),
 )
 
 Explain = Literal["all", "flagged", "none"]
@@ -73,6 +98,8 @@ LINE = tuple(f.name for f in CLAIM_LINES.fields if f.name != "claim_id")
 def claim_columns(claims: Sequence[Any]) -> tuple[dict[str, list], dict[str, list]]:
     """Validated claims (header + lines) → column lists, the scoring path's input."""
     header = {name: [getattr(c, name) for c in claims] for name in HEADER}
+    for name in dict.fromkeys(k for c in claims for k in c.extra):
+        header[name] = [c.extra.get(name) for c in claims]
     lines: dict[str, list] = {"claim_id": [], **{name: [] for name in LINE}}
     for c in claims:
         for line in c.lines:
@@ -82,11 +109,19 @@ def claim_columns(claims: Sequence[Any]) -> tuple[dict[str, list], dict[str, lis
     return header, lines
 
 
-def contract_problems(claims: Sequence[Any], where: str = "claims") -> list[dict[str, Any]]:
+def contract_problems(
+    claims: Sequence[Any], where: str = "claims", extras: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
     """The contract's rules across fields (``features.validate.check_claim``) and unique claim
-    ids, on claims whose fields are already valid: what ``claimrisk validate`` would refuse."""
+    ids, on claims whose fields are already valid: what ``claimrisk validate`` would refuse;
+    and each ``extra`` value against the custom features the model was trained with."""
     problems, seen = [], set()
     for i, c in enumerate(claims):
+        for field, message in check_extra(c.extra, extras or {}):
+            problems.append(
+                {"claim": c.claim_id, "field": f"{where}[{i}].{field}", "rule": "extra",
+                 "problem": message}
+            )  # fmt: skip
         if c.claim_id in seen:
             problems.append(
                 {
@@ -261,3 +296,11 @@ class ModelInfo(BaseModel):
     calibration: dict[str, str]
     library_versions: dict[str, str]
     features: list[str]
+    custom_features: dict[str, str] = Field(
+        default_factory=dict,
+        description="The practice's own features (x_... → bool, float or string) a claim's "
+        "extra object may give.",
+    )
+    denial_model: str | None = Field(
+        None, description="The denial model kept at training (lightgbm or logistic) and why."
+    )

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from features.codes import initial_outcomes
@@ -20,8 +22,12 @@ from features.flat.read import read_exports
 from features.flat.suggest import suggest
 from features.generate import WorldConfig, generate
 from features.io import write_dataset
+from serving.app import create_app
 from serving.cli import app
+from serving.settings import Settings
+from serving.state import load
 from tests import flat_exports
+from training import examples
 from training.run import train
 from training.scoring import score_claims
 
@@ -186,27 +192,74 @@ def test_a_flat_export_trains_as_well_as_the_worlds_own_tables(trained, small_wo
     assert abs(result.metrics["denial.roc_auc"] - trained[0].metrics["denial.roc_auc"]) <= 0.03
 
 
+def _with_custom_columns(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Add what PM exports carry and the contract does not: an in-network flag (out of network
+    claims are mostly the denied ones here, so the model must lean on it) and a plan tier."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    denied = frame["Status"].eq("Denied").to_numpy()
+    noise = np.random.default_rng(5).random(len(frame))
+    frame["In Network"] = np.where(denied ^ (noise < 0.1), "N", "Y")
+    frame["Plan Tier"] = np.where(noise < 0.5, "Gold", "Silver")
+    frame.to_csv(path, index=False)
+
+
+CUSTOM = """extras:
+  x_in_network: {column: In Network, type: bool}
+  x_plan_tier: {column: Plan Tier, type: string}
+"""
+
+
 def test_a_small_world_without_appeals_trains_scores_and_says_which_model_won(tmp_path):
-    """3,000 claims from a claim-level report: no appeals, no remarks; the denial and category
-    models train, recovery says it fell back, the report names the denial model kept and why,
-    and the bundle scores a claim."""
+    """3,000 claims from a claim-level report with two custom columns: no appeals, no remarks.
+    The denial and category models train, recovery says it fell back, the report names the
+    denial model kept and why; the custom features reach the model, its explanations and the
+    API (validated against the names and types it was trained with)."""
     tables, _ = generate(WorldConfig(n_claims=3_000, seed=11))
-    data = _import_to(tmp_path, flat_exports.claim_level, tables)
+    paths, text = flat_exports.claim_level(tables, tmp_path)
+    _with_custom_columns(paths[0], tables)
+    imported = import_flat(paths, parse_map(yaml.safe_load(text + CUSTOM)))
+    assert imported.report.ok, imported.report.render()
+    data = tmp_path / "data"
+    write_dataset(imported.tables, data)
     assert not (data / "appeals.parquet").exists()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     said: list[str] = []
     result = train(data, tmp_path / "model", tracking_uri=uri, echo=said.append)
-    choice = result.model.metadata["denial_model"]
+    model = result.model
+    choice = model.metadata["denial_model"]
     assert choice["chosen"] in ("lightgbm", "lightgbm, sized", "logistic")
     assert "time-ordered folds" in choice["why"] and set(choice["roc_auc"]) >= {"logistic"}
     report = (result.folder / "report.md").read_text()
     name = "the logistic regression" if choice["chosen"] == "logistic" else choice["chosen"]
-    assert f"Denial model: {name}**, kept because it predicted best" in report
-    assert result.model.metadata["recovery"]["model"] == "prior"
+    assert f"Denial model: {name}**, chosen as the best ranker: kept" in report
+    assert model.metadata["recovery"]["model"] == "prior"
     assert any("published overturn rates" in line for line in said)
-    claims = pd.read_parquet(data / "claims.parquet").head(3)
+
+    assert model.pipeline.extras_ == {"x_in_network": "bool", "x_plan_tier": "string"}
+    names = model.denial.feature_name()
+    importance = dict(zip(names, model.denial.feature_importance("gain"), strict=True))
+    assert max(importance, key=importance.get) == "x_in_network"
+    claims = pd.read_parquet(data / "claims.parquet")
     lines = pd.read_parquet(data / "claim_lines.parquet")
-    lines = lines[lines["claim_id"].isin(claims["claim_id"])]
-    scored = score_claims(result.model, claims, lines, "all")
+    out_of_network = claims[claims["x_in_network"] == False].head(3)  # noqa: E712
+    scored = score_claims(
+        model, out_of_network, lines[lines["claim_id"].isin(out_of_network["claim_id"])], "all"
+    )
     assert len(scored.scores) == 3 and scored.rejects.empty
-    assert all("factors" in s and "actions" in s for s in scored.scores)  # explained, all three
+    assert all(s["factors"][0]["feature"] == "x_in_network" for s in scored.scores)
+
+    settings = Settings(api_keys="k")
+    with TestClient(create_app(settings, load(str(result.folder)))) as client:
+        claim = {**examples.SCORE_REQUEST["claims"][0]}
+        for extra, status in (
+            ({"x_in_network": False, "x_plan_tier": "Gold"}, 200),
+            ({"x_in_network": "no"}, 422),
+            ({"x_referral": True}, 422),
+        ):
+            body = {"claims": [{**claim, "extra": extra}], "explain": "all"}
+            got = client.post("/v1/claims/score", json=body, headers={"X-API-Key": "k"})
+            assert got.status_code == status, got.text
+            if status == 422:
+                assert f"extra.{next(iter(extra))}" in got.text
+        info = client.get("/v1/model", headers={"X-API-Key": "k"}).json()
+        assert info["custom_features"] == model.pipeline.extras_

@@ -8,7 +8,7 @@ categorical, so LightGBM partitions levels itself instead of us one-hot encoding
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import lightgbm as lgb
@@ -84,7 +84,11 @@ def time_folds(n: int, k: int = CV_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]
 
 
 def cv_rounds(
-    params: dict[str, Any], x: np.ndarray, y: np.ndarray, names: tuple[str, ...] = FEATURE_NAMES
+    params: dict[str, Any],
+    x: np.ndarray,
+    y: np.ndarray,
+    names: tuple[str, ...] = FEATURE_NAMES,
+    categorical: Collection[str] = CATEGORICAL,
 ) -> tuple[int, float]:
     """(rounds, mean ROC AUC) on ``time_folds`` of the training rows (in time order). The rounds
     early-stop on the folds' mean log loss; the AUC at that round is what candidates compare
@@ -93,7 +97,7 @@ def cv_rounds(
         x,
         y,
         feature_name=list(names),
-        categorical_feature=_categorical_indices(names),
+        categorical_feature=_categorical_indices(names, categorical),
         free_raw_data=False,
         params=params,
     )
@@ -109,8 +113,8 @@ def cv_rounds(
     return len(curve), float(curve[-1])
 
 
-def _categorical_indices(names: tuple[str, ...]) -> list[int]:
-    return [i for i, n in enumerate(names) if n in CATEGORICAL or n == "denial_category"]
+def _categorical_indices(names: tuple[str, ...], categorical: Collection[str]) -> list[int]:
+    return [i for i, n in enumerate(names) if n in categorical or n == "denial_category"]
 
 
 def fit_booster(
@@ -120,6 +124,7 @@ def fit_booster(
     x_valid: np.ndarray,
     y_valid: np.ndarray,
     names: tuple[str, ...] = FEATURE_NAMES,
+    categorical: Collection[str] = CATEGORICAL,
     max_rounds: int = MAX_ROUNDS,
     progress: Callable[[str], None] | None = None,
     label: str = "",
@@ -130,12 +135,11 @@ def fit_booster(
 
     With ``progress``, a long fit says every few seconds how far it is (a 200k-claim category
     model boosts for half a minute)."""
-    categorical = _categorical_indices(names)
     train = lgb.Dataset(
         x_train,
         y_train,
         feature_name=list(names),
-        categorical_feature=categorical,
+        categorical_feature=_categorical_indices(names, categorical),
         free_raw_data=True,
         params=params,  # the same params as training: no "overriding" surprises
     )

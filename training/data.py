@@ -7,6 +7,7 @@ it will be used (on claims newer than anything it saw).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -25,6 +26,11 @@ RECOVERY_VALID_SHARE = 0.15
 
 #: The recovery model sees the claim's features plus the denial's category.
 RECOVERY_FEATURES = (*FEATURE_NAMES, "denial_category")
+
+
+def recovery_features(names: Sequence[str]) -> tuple[str, ...]:
+    """The recovery model's inputs for a pipeline's feature names."""
+    return (*names, "denial_category")
 
 
 @dataclass(frozen=True)
@@ -60,15 +66,20 @@ class Windows:
         return {k: f"{v:%Y-%m-%d}" for k, v in asdict(self).items()}
 
 
-def feature_matrix(matrix: pd.DataFrame) -> np.ndarray:
+def feature_matrix(
+    matrix: pd.DataFrame,
+    names: Sequence[str] = FEATURE_NAMES,
+    categorical: Collection[str] = CATEGORICAL,
+) -> np.ndarray:
     """The feature columns as floats, categoricals as level codes and NaN for missing.
 
-    Exactly what ``FeaturePipeline.transform_matrix`` gives at serving time.
+    Exactly what ``FeaturePipeline.transform_matrix`` gives at serving time (``names`` and
+    ``categorical`` are the pipeline's: the registry's features and any custom ones).
     """
     columns = []
-    for name in FEATURE_NAMES:
+    for name in names:
         col = matrix[name]
-        if name in CATEGORICAL:
+        if name in categorical:
             codes = col.cat.codes.to_numpy().astype(np.float64)
             codes[codes < 0] = np.nan
             columns.append(codes)

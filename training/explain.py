@@ -31,6 +31,7 @@ class Context:
     procedure: str | None
     diagnosis: str | None
     payer: str | None
+    names: tuple[str, ...] = FEATURE_NAMES  # the model's inputs, custom x_ features last
 
     def __getitem__(self, feature: str) -> float:
         return float(self.values[INDEX[feature]])
@@ -198,19 +199,19 @@ SENTENCES: dict[str, Sentence] = {
 
 def factors(contributions: np.ndarray, context: Context) -> list[dict]:
     """The top upward pushes of one claim as factors (feature, contribution, reason, action)."""
-    push = contributions[: len(FEATURE_NAMES)]
+    push = contributions[: len(context.names)]
     out: list[dict] = []
     for i in np.argsort(-push, kind="stable"):
         if push[i] < MIN_CONTRIBUTION or len(out) == TOP_FACTORS:
             break
-        name = FEATURE_NAMES[i]
+        name = context.names[i]
         sentence = SENTENCES.get(name)
         if name in RISK_WHEN_ABSENT and context.values[i] != 0:
             sentence = None  # the sentence says "no ...": only true when it is absent
         if sentence is not None:
             reason, action = sentence(context)
         else:
-            reason = DESCRIPTIONS[name].rstrip(".")
+            reason = DESCRIPTIONS.get(name, f"The practice's own field {name}").rstrip(".")
             value = context.values[i]
             if not np.isnan(value):
                 reason += f" (value {value:g})"

@@ -17,6 +17,8 @@ model won:
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
@@ -33,9 +35,11 @@ C = 1.0
 class LinearDenial:
     """Logistic regression on the feature matrix, with the booster's ``predict`` interface."""
 
-    def __init__(self, names: tuple[str, ...] = FEATURE_NAMES) -> None:
-        self.names = names
-        self.categorical = np.array([n in CATEGORICAL for n in names])
+    def __init__(
+        self, names: tuple[str, ...] = FEATURE_NAMES, categorical: Collection[str] = CATEGORICAL
+    ) -> None:
+        self.names = tuple(names)
+        self.categorical = np.array([n in categorical for n in names])
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> LinearDenial:
         num = x[:, ~self.categorical]
@@ -99,18 +103,32 @@ class LinearDenial:
 
 
 def fit_linear(
-    x: np.ndarray, y: np.ndarray, names: tuple[str, ...] = FEATURE_NAMES
+    x: np.ndarray,
+    y: np.ndarray,
+    names: tuple[str, ...] = FEATURE_NAMES,
+    categorical: Collection[str] = CATEGORICAL,
 ) -> LinearDenial:
     """The logistic model on at most ``MAX_ROWS`` rows (a fixed sample: same data, same model)."""
     rows = np.random.default_rng(0).permutation(len(x))[:MAX_ROWS]
     rows.sort()
-    return LinearDenial(names).fit(x[rows], y[rows])
+    return LinearDenial(names, categorical).fit(x[rows], y[rows])
 
 
-def cv_roc_auc(x: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> float:
+def cv_roc_auc(
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    names: tuple[str, ...] = FEATURE_NAMES,
+    categorical: Collection[str] = CATEGORICAL,
+) -> float:
     """Mean ROC AUC of the logistic model over ``folds`` (the boosters' time-ordered folds)."""
     from training.metrics import roc_auc
 
     return float(
-        np.mean([roc_auc(y[va], fit_linear(x[tr], y[tr]).predict(x[va])) for tr, va in folds])
+        np.mean(
+            [
+                roc_auc(y[va], fit_linear(x[tr], y[tr], names, categorical).predict(x[va]))
+                for tr, va in folds
+            ]
+        )
     )

@@ -120,7 +120,7 @@ def _denial_model_sentence(meta: dict) -> str:
     if not choice:
         return "Denial model: LightGBM."
     name = "the logistic regression" if choice["chosen"] == "logistic" else choice["chosen"]
-    return f"**Denial model: {name}**, kept because it predicted best: {choice['why']}."
+    return f"**Denial model: {name}**, chosen as the best ranker: {choice['why']}."
 
 
 def write_report(

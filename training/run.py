@@ -135,7 +135,14 @@ def evaluate_on(
     """
     matrix, _ = build_training_matrix(tables)
     split = Split.of(matrix)
-    split = Split(model.pipeline.point_in_time_matrix(tables), split.windows, split.window)
+    pipe = model.pipeline
+    split = Split(
+        pipe.point_in_time_matrix(tables),
+        split.windows,
+        split.window,
+        pipe.feature_names,
+        pipe.categorical_features,
+    )
     metrics, _ = evaluate(model, matrix, split, truth)
     return metrics
 

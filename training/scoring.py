@@ -188,6 +188,7 @@ def score_valid(
                 procedure=encoded.procedure[i],
                 diagnosis=encoded.diagnosis[i],
                 payer=encoded.payer[i],
+                names=model.pipeline.feature_names,
             )
             item["factors"] = explain.factors(contributions[position[i]], context)
             item["actions"] = explain.actions(item["factors"])

@@ -28,6 +28,7 @@ import pandas as pd
 
 from features.contract import DENIAL_CATEGORIES
 from features.pipeline import FeaturePipeline
+from features.registry import CATEGORICAL, FEATURE_NAMES
 from training import metrics as m
 from training.boosters import (
     CV_FOLDS,
@@ -40,10 +41,10 @@ from training.boosters import (
 )
 from training.calibration import Calibrator, choose_calibrator
 from training.data import (
-    RECOVERY_FEATURES,
     Windows,
     category_codes,
     feature_matrix,
+    recovery_features,
     recovery_matrix,
     recovery_windows,
 )
@@ -68,11 +69,21 @@ class Split:
     x: np.ndarray
     windows: Windows
     window: np.ndarray  # 'train' | 'valid' | 'report' per claim
+    names: tuple[str, ...] = FEATURE_NAMES  # the columns of x: the pipeline's features
+    categorical: tuple[str, ...] = CATEGORICAL
 
     @classmethod
-    def of(cls, matrix: pd.DataFrame) -> Split:
+    def of(cls, matrix: pd.DataFrame, pipeline: FeaturePipeline | None = None) -> Split:
+        """Windows and the numeric matrix of ``pipeline``'s features (with its custom ones)."""
+        names = pipeline.feature_names if pipeline else FEATURE_NAMES
+        categorical = pipeline.categorical_features if pipeline else CATEGORICAL
         windows = Windows.from_dates(matrix["submission_date"])
-        return cls(feature_matrix(matrix), windows, windows.assign(matrix["submission_date"]))
+        x = feature_matrix(matrix, names, categorical)
+        return cls(x, windows, windows.assign(matrix["submission_date"]), names, categorical)
+
+    def fit(self, params: dict[str, Any], *data: np.ndarray, **kw: Any) -> lgb.Booster:
+        """``fit_booster`` on this matrix's feature names and categoricals."""
+        return fit_booster(params, *data, names=self.names, categorical=self.categorical, **kw)
 
 
 def _rows(mask: np.ndarray, split: Split, which: str) -> np.ndarray:
@@ -80,9 +91,10 @@ def _rows(mask: np.ndarray, split: Split, which: str) -> np.ndarray:
 
 
 def _fit_recovery(
-    matrix: pd.DataFrame, x: np.ndarray, params: dict[str, dict[str, Any]], progress: Progress
+    matrix: pd.DataFrame, split: Split, params: dict[str, dict[str, Any]], progress: Progress
 ) -> tuple[lgb.Booster | PriorRecovery, Calibrator, dict[str, Any]]:
     """The recovery booster on labelled denials, or the documented prior when they are too few."""
+    x = split.x
     decided = np.flatnonzero(matrix["label_overturned"].notna().to_numpy())
     source = matrix["label_recovery_source"].iloc[decided].dropna().unique().tolist()
     rec_window = recovery_windows(matrix["remit_date"].iloc[decided])
@@ -100,7 +112,13 @@ def _fit_recovery(
         f"recovery: {rtr.sum():,} train / {rva.sum():,} validation labelled denials ({labels})"
     )
     recovery = fit_booster(
-        params["recovery"], xr[rtr], yr[rtr], xr[rva], yr[rva], names=RECOVERY_FEATURES
+        params["recovery"],
+        xr[rtr],
+        yr[rtr],
+        xr[rva],
+        yr[rva],
+        names=recovery_features(split.names),
+        categorical=split.categorical,
     )
     calibrator, briers = choose_calibrator(recovery.predict(xr[rva]), yr[rva])
     return (
@@ -112,7 +130,7 @@ def _fit_recovery(
 
 def _fit_denial(
     params: dict[str, Any],
-    x: np.ndarray,
+    split: Split,
     y: np.ndarray,
     tr: np.ndarray,
     va: np.ndarray,
@@ -127,9 +145,10 @@ def _fit_denial(
     more claims the booster early-stops on the validation window and meets the logistic model
     there. The validation window stays the calibrator's either way, so the scale is fitted after
     the choice and the comparison is of ranking alone."""
+    x, inputs = split.x, (split.names, split.categorical)
     if len(tr) >= SMALL_ROWS:
-        booster = fit_booster(params, x[tr], y[tr], x[va], y[va], progress=progress, label="denial")
-        linear = fit_linear(x[tr], y[tr])
+        booster = split.fit(params, x[tr], y[tr], x[va], y[va], progress=progress, label="denial")
+        linear = fit_linear(x[tr], y[tr], *inputs)
         auc = {
             "lightgbm": m.roc_auc(y[va], booster.predict(x[va])),
             "logistic": m.roc_auc(y[va], linear.predict(x[va])),
@@ -142,19 +161,19 @@ def _fit_denial(
         candidates = {"lightgbm": params, "lightgbm, sized": sized(params, len(tr))}
         rounds, auc = {}, {}
         for name, p in candidates.items():
-            rounds[name], auc[name] = cv_rounds(p, x[tr], y[tr])
-        auc["logistic"] = cv_roc_auc(x[tr], y[tr], time_folds(len(tr)))
+            rounds[name], auc[name] = cv_rounds(p, x[tr], y[tr], *inputs)
+        auc["logistic"] = cv_roc_auc(x[tr], y[tr], time_folds(len(tr)), *inputs)
         chosen = max(auc, key=auc.get)
         where = f"{CV_FOLDS} time-ordered folds of the training window ({len(tr):,} claims)"
         model = (
-            fit_linear(x[tr], y[tr])
+            fit_linear(x[tr], y[tr], *inputs)
             if chosen == "logistic"
-            else fit_booster(candidates[chosen], x[tr], y[tr], x[va], y[va], rounds=rounds[chosen])
+            else split.fit(candidates[chosen], x[tr], y[tr], x[va], y[va], rounds=rounds[chosen])
         )
     ranked = sorted(auc, key=auc.get, reverse=True)
     why = f"mean ROC AUC on {where}: " + ", ".join(f"{n} {auc[n]:.4f}" for n in ranked)
     progress(f"denial: kept {chosen}; {why}")
-    return model, {"chosen": chosen, "why": why, "roc_auc": auc}
+    return model, {"chosen": chosen, "why": f"kept {chosen}; {why}", "roc_auc": auc}
 
 
 def fit_models(
@@ -169,7 +188,7 @@ def fit_models(
     params = {
         name: {**base, **(params or {}).get(name, {})} for name, base in DEFAULT_PARAMS.items()
     }
-    split = split or Split.of(matrix)
+    split = split or Split.of(matrix, pipeline)
     x = split.x
     counts: dict[str, int] = {}
 
@@ -178,7 +197,7 @@ def fit_models(
     tr, va = _rows(labelled, split, "train"), _rows(labelled, split, "valid")
     progress(f"denial: {len(tr):,} train / {len(va):,} validation claims")
     order = np.argsort(matrix["submission_date"].to_numpy()[tr], kind="stable")
-    denial, choice = _fit_denial(params["denial"], x, y, tr[order], va, progress)
+    denial, choice = _fit_denial(params["denial"], split, y, tr[order], va, progress)
     denial_cal, denial_briers = choose_calibrator(denial.predict(x[va]), y[va])
     p_valid = denial_cal(denial.predict(x[va]))
     thresholds = {
@@ -191,7 +210,7 @@ def fit_models(
     cat = category_codes(matrix["label_category"])
     tr, va = _rows(denied, split, "train"), _rows(denied, split, "valid")
     progress(f"category: {len(tr):,} train / {len(va):,} validation denials")
-    category = fit_booster(
+    category = split.fit(
         {**params["category"], "num_class": len(DENIAL_CATEGORIES)},
         x[tr],
         cat[tr],
@@ -202,7 +221,7 @@ def fit_models(
     )
     counts.update(category_train=len(tr), category_valid=len(va))
 
-    recovery, recovery_cal, recovery_meta = _fit_recovery(matrix, x, params, progress)
+    recovery, recovery_cal, recovery_meta = _fit_recovery(matrix, split, params, progress)
     counts.update(recovery_meta.pop("rows"))
 
     paid = matrix["label_paid_amount"].notna().to_numpy() & (
@@ -215,7 +234,7 @@ def fit_models(
     tr = np.random.default_rng(0).permutation(tr)[:AMOUNT_ROWS]
     va = _rows(paid, split, "valid")[:AMOUNT_ROWS]
     progress(f"amount: {len(tr):,} train / {len(va):,} validation paid claims")
-    amount = fit_booster(
+    amount = split.fit(
         params["amount"], x[tr], share[tr], x[va], share[va], progress=progress, label="amount"
     )
 

@@ -119,7 +119,7 @@ def import_flat(paths: list[Path], cmap: ColumnMap) -> Imported:
     remits, adjustments = _remits(claims, events, cmap, problems, notes)
     tables = {
         "payers": payers,
-        "claims": claims[TABLES["claims"].columns],
+        "claims": claims[[*TABLES["claims"].columns, *cmap.extras]],
         "claim_lines": lines,
         "remits": remits,
         "remit_adjustments": adjustments,
@@ -129,8 +129,6 @@ def import_flat(paths: list[Path], cmap: ColumnMap) -> Imported:
         _, _, checked = validate_frames(tables)
         report.problems += [p for p in checked.problems if p.rule != "absent_table"]
         report.rows_read = checked.rows_read
-    for name in extras:
-        tables["claims"][name] = claims[name].to_numpy()
     return Imported(tables, report, notes, extras, unmatched)
 
 

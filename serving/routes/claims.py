@@ -15,18 +15,22 @@ from serving.errors import ClaimriskError, InvalidClaims, TooLarge
 from serving.pool import compute
 from serving.schemas import Explain, ScoreRequest, ScoreResponse, claim_columns, contract_problems
 from training import examples
+from training.model import ClaimriskModel
 from training.scoring import score_valid, score_x12
 
 router = APIRouter()
 SCORE_BODY = Body(openapi_examples={"therapy claim": {"value": examples.SCORE_REQUEST}})
 
 
-def refusal(claims: Sequence[Any], limit: int, where: str) -> ClaimriskError | None:
-    """Why a batch cannot be scored (too many claims, or claims breaking the contract's rules
-    across fields), or None. Nothing in a batch is scored while any claim is refused."""
+def refusal(
+    claims: Sequence[Any], limit: int, where: str, model: ClaimriskModel
+) -> ClaimriskError | None:
+    """Why a batch cannot be scored (too many claims, claims breaking the contract's rules
+    across fields, custom features the model does not know), or None. Nothing in a batch is
+    scored while any claim is refused."""
     if len(claims) > limit:
         return TooLarge(f"{len(claims)} {where}: send at most {limit} per request")
-    problems = contract_problems(claims, where)
+    problems = contract_problems(claims, where, getattr(model.pipeline, "extras_", {}))
     if problems:
         return InvalidClaims(
             f"{len(problems)} problem(s) in the request; nothing was scored", errors=problems[:50]
@@ -35,10 +39,10 @@ def refusal(claims: Sequence[Any], limit: int, where: str) -> ClaimriskError | N
 
 
 def valid_columns(
-    claims: Sequence[Any], limit: int, where: str
+    claims: Sequence[Any], limit: int, where: str, model: ClaimriskModel
 ) -> tuple[dict[str, list], dict[str, list]]:
     """A request's claims as the scoring path's columns, once ``refusal`` has nothing to say."""
-    refused = refusal(claims, limit, where)
+    refused = refusal(claims, limit, where, model)
     if refused is not None:
         raise refused
     return claim_columns(claims)
@@ -69,7 +73,7 @@ async def score_claims(
     settings: AppSettings,
     metrics: AppMetrics,
 ) -> ScoreResponse:
-    header, lines = valid_columns(body.claims, settings.max_batch, "claims")
+    header, lines = valid_columns(body.claims, settings.max_batch, "claims", loaded.model)
     if body.as_of is not None:
         history = getattr(request.app.state, "history", None)
         if history is None:

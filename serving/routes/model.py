@@ -47,6 +47,8 @@ def model_info(loaded: CurrentModel) -> ModelInfo:
         calibration={k: v["chosen"] for k, v in meta.get("calibration", {}).items()},
         library_versions=meta.get("versions", {}),
         features=list(meta.get("feature_names", [])),
+        custom_features=dict(getattr(model.pipeline, "extras_", {})),
+        denial_model=(meta.get("denial_model") or {}).get("why"),
     )
 
 

@@ -31,7 +31,7 @@ async def rank_denials(
     settings: AppSettings,
 ) -> RankResponse:
     claims = [d.claim for d in body.denials]
-    header, lines = valid_columns(claims, settings.max_batch, "denials")
+    header, lines = valid_columns(claims, settings.max_batch, "denials", loaded.model)
     denials = Denials(
         carc_codes=[d.carc_codes for d in body.denials],
         denied_amount=np.array([d.denied_amount for d in body.denials], dtype=float),
