@@ -68,7 +68,10 @@ def render_contract_markdown() -> str:
         "absent means unknown* may be left out of the file altogether: the rows are kept, the "
         "model reads the field as missing, and `claimrisk validate` warns with the number of "
         "rows that lack it. A flat export from a practice-management system becomes these "
-        "tables with `claimrisk import flat` (docs/import.md).",
+        "tables with `claimrisk import flat` (docs/import.md). The claims table may also carry "
+        "the practice's own features as extra columns named `x_...` (bool, float or string): "
+        "they travel through the pipeline, the model, explanations and the API's `extra` "
+        "object.",
         "",
     ]
     for table in TABLES.values():
