@@ -274,8 +274,29 @@ def export_x12_command(
     except (DatasetError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    lacking = _lacking_for_x12(tables)
+    if lacking:
+        typer.echo(
+            f"error: an 837 needs fields {data} leaves unknown ({lacking}); fill them in the "
+            "dataset (or the import map) before writing X12",
+            err=True,
+        )
+        raise typer.Exit(1)
     for path in write_x12(tables, out):
         typer.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+def _lacking_for_x12(tables: dict) -> str:
+    """The may-be-unknown fields an 837/835 must carry that some rows leave empty, counted."""
+    from features.contract import UNKNOWN_WHEN_EMPTY
+
+    found = []
+    for name in sorted(UNKNOWN_WHEN_EMPTY):
+        table, column = name.split(".")
+        empty = int(tables[table][column].isna().sum())
+        if empty and column not in ("timely_filing_days", "appeal_window_days"):
+            found.append(f"{name}: {empty:,} rows")
+    return "; ".join(found)
 
 
 def register(app: typer.Typer) -> None:

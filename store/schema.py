@@ -131,7 +131,7 @@ worklist_items = Table(
     Column("claim_id", ForeignKey("claims.claim_id"), nullable=False, unique=True),
     Column("remit_id", ForeignKey("remits.remit_id"), nullable=False),
     Column("payer_id", String(64), nullable=False),
-    Column("provider_npi", String(20), nullable=False),
+    Column("provider_npi", String(20), nullable=True),  # unknown in a flat export without NPIs
     Column("category", String(40), nullable=False),
     Column("carc_codes", JSON, nullable=False),
     Column("denied_amount", Float, nullable=False, index=True),

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from features.codes import initial_outcomes
@@ -26,6 +27,8 @@ from serving.app import create_app
 from serving.cli import app
 from serving.settings import Settings
 from serving.state import load
+from store import schema
+from store.db import engine
 from tests import flat_exports
 from training import examples
 from training.run import train
@@ -263,3 +266,29 @@ def test_a_small_world_without_appeals_trains_scores_and_says_which_model_won(tm
                 assert f"extra.{next(iter(extra))}" in got.text
         info = client.get("/v1/model", headers={"X-API-Key": "k"}).json()
         assert info["custom_features"] == model.pipeline.extras_
+
+
+def test_an_imported_export_loads_into_the_store_and_refuses_x12_it_cannot_write(
+    small_world, tmp_path
+):
+    """Unknown fields are nullable in the store too (migration 0003): the month-only claims +
+    denials export loads, its denials join the worklist; writing it as X12 is refused with the
+    fields an 837 needs that it leaves unknown, not a traceback."""
+    data = _import_to(tmp_path, flat_exports.with_denials_file, small_world[0])
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--db", db]).exit_code == 0
+    result = runner.invoke(
+        app, ["db", "load", "--db", db, "--data", str(data), "--as-of", "2026-01-01"]
+    )
+    assert result.exit_code == 0, result.output
+    eng = engine(db)
+    with eng.connect() as conn:
+        claims = conn.execute(select(func.count()).select_from(schema.claims)).scalar_one()
+        origins = set(conn.execute(select(schema.remits.c.origin).distinct()).scalars())
+        items = conn.execute(select(func.count()).select_from(schema.worklist_items)).scalar_one()
+    assert claims == len(pd.read_parquet(data / "claims.parquet")) and origins == {"import"}
+    assert items > 0
+    result = runner.invoke(app, ["export-x12", "--data", str(data), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1
+    assert "claims.billing_npi: " in result.output and "claims.patient_age: " in result.output

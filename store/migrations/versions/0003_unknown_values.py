@@ -33,6 +33,7 @@ NULLABLE = {
         ("patient_sex", sa.String(length=64)),
         ("other_coverage", sa.Boolean()),
     ),
+    "worklist_items": (("provider_npi", sa.String(length=20)),),
 }
 
 
