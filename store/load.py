@@ -31,6 +31,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from features.contract import TABLES
+from features.extras import extra_names
 from features.io import load_dataset
 from features.x12.ingest import Ingested, ingest, x12_files
 from store import worklist
@@ -518,6 +519,13 @@ def load_folder(eng: Engine, folder: Path, actor: str, echo: Echo = print) -> Lo
         return report
     with eng.begin() as conn:
         report = LoadReport(files=1)
+        custom = extra_names(tables["claims"].columns)
+        if custom:  # said, not silently dropped
+            report.lines.append(
+                f"{folder}: the custom features {', '.join(custom)} are not kept in the store "
+                "(it holds the contract's columns); train from the folder to use them"
+            )
+            echo(report.lines[-1])
         load_id = _new_load(conn, folder.name, digest, "dataset", actor)
         _insert_payers(conn, tables["payers"])
         _insert_claims(conn, tables["claims"], tables["claim_lines"], load_id, actor, report)

@@ -108,6 +108,10 @@ def test_suggest_map_places_every_field_and_its_draft_imports(shape, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (out / "claims.parquet").exists() and (out / "import.json").exists()
+    again = runner.invoke(
+        app, ["import", "flat", *map(str, paths), "--map", str(draft), "--out", str(out)]
+    )
+    assert again.exit_code == 2 and "is not empty" in again.output
 
 
 GOOD = {

@@ -24,12 +24,10 @@ VALID_MONTHS = 2
 RECOVERY_REPORT_SHARE = 0.20
 RECOVERY_VALID_SHARE = 0.15
 
-#: The recovery model sees the claim's features plus the denial's category.
-RECOVERY_FEATURES = (*FEATURE_NAMES, "denial_category")
 
-
-def recovery_features(names: Sequence[str]) -> tuple[str, ...]:
-    """The recovery model's inputs for a pipeline's feature names."""
+def recovery_features(names: Sequence[str] = FEATURE_NAMES) -> tuple[str, ...]:
+    """The recovery model's inputs: the claim's features (a pipeline's names) plus the denial's
+    category."""
     return (*names, "denial_category")
 
 

@@ -56,7 +56,7 @@ def facts(detail: dict[str, Any], payer: dict[str, Any], today: dt.date) -> dict
         "category": item["category"],
         "deadline": deadline.isoformat(),
         "days_left": (deadline - today).days,
-        "provider_name": f"Provider NPI {claim['billing_npi']}",
+        "provider_name": f"Provider NPI {_npi(claim)}",
         "signer": "(name and title of the person signing)",
     }
 
@@ -85,3 +85,8 @@ def _latin1(text: str) -> str:
     plain = text.translate({0x2013: "-", 0x2014: "-", 0x2018: "'", 0x2019: "'", 0x201C: '"'})
     plain = plain.translate({0x201D: '"', 0x2026: "..."})
     return plain.encode("latin-1", "replace").decode("latin-1")
+
+
+def _npi(claim: dict[str, Any]) -> str:
+    """The claim's billing NPI, else its rendering one; a flat export may have neither."""
+    return claim.get("billing_npi") or claim.get("rendering_npi") or "(unknown)"

@@ -183,6 +183,13 @@ def _parse_columns(
     return out
 
 
+_DEFAULT_HINT = {
+    "submission_date": ", or set defaults.submission_lag_days to use a proxy",
+    "claim_type": ", or set defaults.claim_type: professional",
+    "frequency_code": ", or set defaults.frequency_code: '1' (originals)",
+}
+
+
 def _apply_defaults(
     parsed: pd.DataFrame, cmap: ColumnMap, problems: _Problems, notes: list[str]
 ) -> None:
@@ -223,13 +230,6 @@ def _apply_defaults(
                 f"nothing gives {name} ({TABLES['claims'].field(name).description}); map a "
                 f"column to it under columns:{_DEFAULT_HINT.get(name, '')}",
             )
-
-
-_DEFAULT_HINT = {
-    "submission_date": ", or set defaults.submission_lag_days to use a proxy",
-    "claim_type": ", or set defaults.claim_type: professional",
-    "frequency_code": ", or set defaults.frequency_code: '1' (originals)",
-}
 
 
 def _claims_and_lines(

@@ -63,8 +63,14 @@ def _suggest(files: list[Path], target: Path) -> None:
 
 def _import(files: list[Path], cmap, out: Path, map_file: Path) -> None:
     from features.flat.build import import_flat
+    from features.flat.mapping import MapError
     from features.io import write_dataset
 
+    if out.exists() and any(out.iterdir()):
+        raise MapError(
+            f"--out {out} is not empty; import into a new folder (an old table left beside the "
+            "new ones would be read as part of them)"
+        )
     imported = import_flat(files, cmap)
     typer.echo(imported.report.render())
     for note in imported.notes:

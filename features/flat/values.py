@@ -122,11 +122,6 @@ def adjustment_codes(text: pd.Series) -> pd.Series:
     return text.map(split)
 
 
-def first_day_if_month(values: pd.Series) -> pd.Series:
-    """The first day of each value's month (what a month-only date stands for)."""
-    return values.dt.to_period("M").dt.start_time.astype(DATE_DTYPE)
-
-
 def years_between(born: pd.Series, on: pd.Series) -> pd.Series:
     """Whole years from ``born`` to ``on`` (an age at the date of service); NaN when unknown."""
     b, o = born.dt, on.dt
