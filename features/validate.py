@@ -502,13 +502,15 @@ def check_claim(header: dict, lines: list[dict]) -> list[tuple[str, str, str, st
     rule("service_order", start > end)
     rule("submission_order", end > sent)
     rule("eligibility_order", checked is not None and checked > sent)
-    rule("npi", not npi_ok(header["billing_npi"]))
+    npi = header.get("billing_npi")  # unknown is a value: an export may carry no NPI
+    rule("npi", npi is not None and not npi_ok(npi))
     total = sum(line["line_charge"] for line in lines)
     if abs(total - header["total_charge"]) > 0.005:
         column, name, message = CLAIM_RULES["charge_balance"]
         amounts = f" (total_charge {header['total_charge']:,.2f}, lines sum to {total:,.2f})"
         broken.append(("claims", column, name, message + amounts))
-    n_dx = header["diagnosis_codes"].count("|") + 1
+    dx = header.get("diagnosis_codes")  # unknown diagnoses: no pointer can be checked
+    n_dx = dx.count("|") + 1 if dx else 99
     pointers = [
         int(p) for line in lines for p in (line.get("diagnosis_pointers") or "").split(":") if p
     ]

@@ -339,3 +339,26 @@ def test_docs_and_redoc_work_offline(client):
         assert "http://" not in html and "https://" not in html, page  # no CDN, no web fonts
         for asset in re.findall(r'(?:src|href)="(/[^"]+)"', html):
             assert client.get(asset).status_code == 200, asset
+
+
+def test_a_claim_with_only_the_required_fields_scores(client):
+    """Unknown is a value over HTTP too: no NPI, diagnoses, age, sex or place of service (what
+    a flat export may lack) is scored, not refused and never a 500 (a fuzzer found the NPI and
+    pointer rules reading None)."""
+    claim = {
+        "claim_id": "MIN-1",
+        "payer_id": "MCR01",
+        "claim_type": "professional",
+        "frequency_code": "1",
+        "service_date_from": "2024-03-01",
+        "service_date_to": "2024-03-01",
+        "submission_date": "2024-03-05",
+        "total_charge": 120.0,
+        "lines": [
+            {"line_number": 1, "procedure_code": "99213", "units": 1.0, "line_charge": 120.0,
+             "diagnosis_pointers": "1"}
+        ],
+    }  # fmt: skip
+    got = client.post("/v1/claims/score", json={"claims": [claim]}, headers=AUTH)
+    assert got.status_code == 200, got.text
+    assert 0 < got.json()["scores"][0]["denial_probability"] < 1
