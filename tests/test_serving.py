@@ -362,3 +362,23 @@ def test_a_claim_with_only_the_required_fields_scores(client):
     got = client.post("/v1/claims/score", json={"claims": [claim]}, headers=AUTH)
     assert got.status_code == 200, got.text
     assert 0 < got.json()["scores"][0]["denial_probability"] < 1
+
+
+def test_a_factor_names_the_level_not_the_models_code(trained):
+    """A categorical input without a sentence of its own is shown as the value it stands for
+    (COM01, a specialty), never as the model's internal level number."""
+    from features.registry import FEATURE_NAMES
+
+    model = trained[0].model
+    levels = model.pipeline.categories_
+    name = next(n for n in ("payer_id", "specialty", "place_of_service") if n in levels)
+    values = np.full(len(FEATURE_NAMES), np.nan)
+    values[FEATURE_NAMES.index(name)] = 1.0
+    push = np.zeros(len(FEATURE_NAMES) + 1)
+    push[FEATURE_NAMES.index(name)] = 5.0
+    context = explain.Context(
+        values=values, procedure=None, diagnosis=None, payer=None, levels=levels
+    )
+    found = explain.factors(push, context)
+    assert found[0]["feature"] == name
+    assert f"({levels[name][1]})" in found[0]["reason"] and "(value 1)" not in found[0]["reason"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from features.pipeline import OTHER
 from features.registry import FEATURE_NAMES, FEATURES
 
 DESCRIPTIONS = {f.name: f.meaning for f in FEATURES}
@@ -32,6 +33,20 @@ class Context:
     diagnosis: str | None
     payer: str | None
     names: tuple[str, ...] = FEATURE_NAMES  # the model's inputs, custom x_ features last
+    #: each categorical input's level names (FeaturePipeline.categories_): a code is shown as
+    #: the value it stands for (COM01, 97110), never as the model's internal level number
+    levels: dict[str, list[str]] | None = None
+
+    def shown(self, i: int) -> str | None:
+        """Input ``i``'s value as a biller reads it, or None when unknown."""
+        value = self.values[i]
+        if np.isnan(value):
+            return None
+        level = (self.levels or {}).get(self.names[i])
+        if level is not None:
+            name = level[int(value)] if 0 <= int(value) < len(level) else None
+            return "a rarely seen value" if name == OTHER else name
+        return f"{value:g}"
 
     def __getitem__(self, feature: str) -> float:
         return float(self.values[INDEX[feature]])
@@ -212,9 +227,9 @@ def factors(contributions: np.ndarray, context: Context) -> list[dict]:
             reason, action = sentence(context)
         else:
             reason = DESCRIPTIONS.get(name, f"The practice's own field {name}").rstrip(".")
-            value = context.values[i]
-            if not np.isnan(value):
-                reason += f" (value {value:g})"
+            value = context.shown(i)
+            if value is not None:
+                reason += f" ({value})"
             action = "Review this before submitting"
         out.append(
             {

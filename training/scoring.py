@@ -189,6 +189,7 @@ def score_valid(
                 diagnosis=encoded.diagnosis[i],
                 payer=encoded.payer[i],
                 names=model.pipeline.feature_names,
+                levels=model.pipeline.categories_,
             )
             item["factors"] = explain.factors(contributions[position[i]], context)
             item["actions"] = explain.actions(item["factors"])
