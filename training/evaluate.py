@@ -66,7 +66,8 @@ def evaluate(
             (split.window == "train") & matrix["label_denied"].notna().to_numpy()
         )
         y_all = matrix["label_denied"].to_numpy(dtype=float)
-        lr = fit_linear(x[train], y_all[train], split.names, split.categorical).predict(x[rows])
+        linear = split.linear or fit_linear(x[train], y_all[train], split.names, split.categorical)
+        lr = linear.predict(x[rows])
         denial_frame["logistic"] = lr
         out.update(_prefixed("denial.baseline_logistic", m.binary_metrics(y, lr)))
     if truth_rows is not None:

@@ -71,6 +71,9 @@ class Split:
     window: np.ndarray  # 'train' | 'valid' | 'report' per claim
     names: tuple[str, ...] = FEATURE_NAMES  # the columns of x: the pipeline's features
     categorical: tuple[str, ...] = CATEGORICAL
+    #: the logistic model fitted on the training window, when training fitted one: evaluation's
+    #: yardstick is that same model (a second fit on 300k claims would cost 10 s)
+    linear: LinearDenial | None = None
 
     @classmethod
     def of(cls, matrix: pd.DataFrame, pipeline: FeaturePipeline | None = None) -> Split:
@@ -148,7 +151,7 @@ def _fit_denial(
     x, inputs = split.x, (split.names, split.categorical)
     if len(tr) >= SMALL_ROWS:
         booster = split.fit(params, x[tr], y[tr], x[va], y[va], progress=progress, label="denial")
-        linear = fit_linear(x[tr], y[tr], *inputs)
+        linear = split.linear = fit_linear(x[tr], y[tr], *inputs)
         auc = {
             "lightgbm": m.roc_auc(y[va], booster.predict(x[va])),
             "logistic": m.roc_auc(y[va], linear.predict(x[va])),
@@ -165,11 +168,10 @@ def _fit_denial(
         auc["logistic"] = cv_roc_auc(x[tr], y[tr], time_folds(len(tr)), *inputs)
         chosen = max(auc, key=auc.get)
         where = f"{CV_FOLDS} time-ordered folds of the training window ({len(tr):,} claims)"
-        model = (
-            fit_linear(x[tr], y[tr], *inputs)
-            if chosen == "logistic"
-            else split.fit(candidates[chosen], x[tr], y[tr], x[va], y[va], rounds=rounds[chosen])
-        )
+        if chosen == "logistic":
+            model = split.linear = fit_linear(x[tr], y[tr], *inputs)
+        else:
+            model = split.fit(candidates[chosen], x[tr], y[tr], x[va], y[va], rounds=rounds[chosen])
     ranked = sorted(auc, key=auc.get, reverse=True)
     why = f"mean ROC AUC on {where}: " + ", ".join(f"{n} {auc[n]:.4f}" for n in ranked)
     progress(f"denial: kept {chosen}; {why}")
