@@ -178,6 +178,46 @@ def _fit_denial(
     return model, {"chosen": chosen, "why": f"kept {chosen}; {why}", "roc_auc": auc}
 
 
+def _fit_category(
+    matrix: pd.DataFrame,
+    split: Split,
+    params: dict[str, Any],
+    progress: Progress,
+    counts: dict[str, int],
+) -> lgb.Booster:
+    """The reason model on denied claims (labels: indices into ``DENIAL_CATEGORIES``)."""
+    denied = (matrix["label_denied"] == 1).to_numpy() & matrix["label_category"].notna().to_numpy()
+    cat = category_codes(matrix["label_category"])
+    tr, va = _rows(denied, split, "train"), _rows(denied, split, "valid")
+    progress(f"category: {len(tr):,} train / {len(va):,} validation denials")
+    counts.update(category_train=len(tr), category_valid=len(va))
+    x = split.x
+    return split.fit(
+        {**params, "num_class": len(DENIAL_CATEGORIES)},
+        x[tr],
+        cat[tr],
+        x[va],
+        cat[va],
+        progress=progress,
+        label="category",
+    )
+
+
+def _fit_amount(
+    matrix: pd.DataFrame, split: Split, params: dict[str, Any], progress: Progress
+) -> lgb.Booster:
+    """The share of the billed charge a payer pays, on (a sample of) the paid claims."""
+    charge = matrix["total_charge"].to_numpy(dtype=float)
+    paid = matrix["label_paid_amount"].notna().to_numpy() & (charge > 0)
+    share = matrix["label_paid_amount"].to_numpy(dtype=float) / np.maximum(charge, 0.01)
+    tr = _rows(paid, split, "train")
+    tr = np.random.default_rng(0).permutation(tr)[:AMOUNT_ROWS]
+    va = _rows(paid, split, "valid")[:AMOUNT_ROWS]
+    progress(f"amount: {len(tr):,} train / {len(va):,} validation paid claims")
+    x = split.x
+    return split.fit(params, x[tr], share[tr], x[va], share[va], progress=progress, label="amount")
+
+
 def fit_models(
     matrix: pd.DataFrame,
     pipeline: FeaturePipeline,
@@ -208,37 +248,10 @@ def fit_models(
     }
     counts.update(denial_train=len(tr), denial_valid=len(va))
 
-    denied = (matrix["label_denied"] == 1).to_numpy() & matrix["label_category"].notna().to_numpy()
-    cat = category_codes(matrix["label_category"])
-    tr, va = _rows(denied, split, "train"), _rows(denied, split, "valid")
-    progress(f"category: {len(tr):,} train / {len(va):,} validation denials")
-    category = split.fit(
-        {**params["category"], "num_class": len(DENIAL_CATEGORIES)},
-        x[tr],
-        cat[tr],
-        x[va],
-        cat[va],
-        progress=progress,
-        label="category",
-    )
-    counts.update(category_train=len(tr), category_valid=len(va))
-
+    category = _fit_category(matrix, split, params["category"], progress, counts)
     recovery, recovery_cal, recovery_meta = _fit_recovery(matrix, split, params, progress)
     counts.update(recovery_meta.pop("rows"))
-
-    paid = matrix["label_paid_amount"].notna().to_numpy() & (
-        matrix["total_charge"].to_numpy(dtype=float) > 0
-    )
-    share = matrix["label_paid_amount"].to_numpy(dtype=float) / np.maximum(
-        matrix["total_charge"].to_numpy(dtype=float), 0.01
-    )
-    tr = _rows(paid, split, "train")
-    tr = np.random.default_rng(0).permutation(tr)[:AMOUNT_ROWS]
-    va = _rows(paid, split, "valid")[:AMOUNT_ROWS]
-    progress(f"amount: {len(tr):,} train / {len(va):,} validation paid claims")
-    amount = split.fit(
-        params["amount"], x[tr], share[tr], x[va], share[va], progress=progress, label="amount"
-    )
+    amount = _fit_amount(matrix, split, params["amount"], progress)
 
     model = ClaimriskModel(
         pipeline=pipeline,
