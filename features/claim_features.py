@@ -32,7 +32,7 @@ class FeatureInputError(ValueError):
     """Claims handed to the pipeline lack a column it needs, or tie lines to no claim."""
 
 
-def _strings(values: Any) -> np.ndarray:
+def strings(values: Any) -> np.ndarray:
     """Object array of str, with None for anything missing or blank."""
     if isinstance(values, pd.Series):
         arr = values.to_numpy(dtype=object, na_value=None)
@@ -115,7 +115,7 @@ def as_columns(data: pd.DataFrame | Mapping[str, Any], table: Table) -> Columns:
             continue
         values = data[f.name]
         if f.kind == "string":
-            out[f.name] = _strings(values)
+            out[f.name] = strings(values)
         elif f.kind == "date":
             out[f.name] = _days(values)
         elif f.kind == "bool":

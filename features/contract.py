@@ -175,6 +175,11 @@ SEXES = ("F", "M", "U")
 GROUP_CODES = ("CO", "PR", "OA", "PI", "CR")
 CLAIM_STATUS_CODES = ("1", "2", "3", "4", "19", "20", "21", "22", "23", "25")
 APPEAL_OUTCOMES = ("overturned", "upheld", "pending")
+#: How a boolean cell may be written (any case), wherever text becomes a bool: CSV tables,
+#: custom feature columns, flat exports.
+TRUE_WORDS = frozenset({"true", "t", "1", "y", "yes"})
+FALSE_WORDS = frozenset({"false", "f", "0", "n", "no"})
+
 #: Custom features: a claims table may carry extra columns named ``x_...`` (a practice's "in
 #: network" or "referral on file" flag), typed bool, float or string. They travel with the claim
 #: through validation, the feature pipeline, the model and its explanations, and arrive over

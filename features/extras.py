@@ -16,10 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import EXTRA_NAME, EXTRA_PREFIX
-
-_TRUE = {"true", "yes", "y", "t", "1"}
-_FALSE = {"false", "no", "n", "f", "0"}
+from features.contract import EXTRA_NAME, EXTRA_PREFIX, FALSE_WORDS, TRUE_WORDS
 
 
 def extra_names(columns: Iterable[object]) -> list[str]:
@@ -40,7 +37,7 @@ def kind_of(values: pd.Series) -> str:
         return "float"
     text = values.dropna().astype(str).str.strip().str.lower()
     text = text[text != ""]
-    if len(text) and text.isin(_TRUE | _FALSE).all():
+    if len(text) and text.isin(TRUE_WORDS | FALSE_WORDS).all():
         return "bool"
     if len(text) and pd.to_numeric(text, errors="coerce").notna().all():
         return "float"
@@ -54,8 +51,8 @@ def typed(values: pd.Series, kind: str) -> pd.Series:
             return values.astype("boolean")
         word = values.astype(object).map(lambda v: str(v).strip().lower() if v == v else "")
         out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-        out[word.isin(_TRUE)] = True
-        out[word.isin(_FALSE)] = False
+        out[word.isin(TRUE_WORDS)] = True
+        out[word.isin(FALSE_WORDS)] = False
         return out
     if kind == "float":
         return pd.to_numeric(values, errors="coerce").astype("float64")

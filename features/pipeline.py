@@ -32,6 +32,7 @@ from features.claim_features import (
     claim_numbers,
     line_entities,
     primary_line,
+    strings,
 )
 from features.codes import initial_outcomes
 from features.contract import CLAIM_LINES, CLAIMS
@@ -296,15 +297,21 @@ class FeaturePipeline:
         return np.column_stack([computed[name] for name in self.feature_names])
 
     @property
+    def custom_features(self) -> dict[str, str]:
+        """The custom x_ columns learnt at fit → their kind (none for a pipeline pickled before
+        custom features existed)."""
+        return getattr(self, "extras_", {})
+
+    @property
     def feature_names(self) -> tuple[str, ...]:
         """The model's inputs: the registry's features, then the custom ones learnt at fit."""
-        return (*FEATURE_NAMES, *getattr(self, "extras_", {}))
+        return (*FEATURE_NAMES, *self.custom_features)
 
     @property
     def categorical_features(self) -> tuple[str, ...]:
         """The inputs read as levels: the registry's categoricals and the string custom ones."""
-        extras = getattr(self, "extras_", {})
-        return (*CATEGORICAL, *(n for n, kind in extras.items() if kind == "string"))
+        custom = self.custom_features
+        return (*CATEGORICAL, *(n for n, kind in custom.items() if kind == "string"))
 
     def get_feature_names_out(self) -> np.ndarray:
         return np.array(self.feature_names, dtype=object)
@@ -332,21 +339,11 @@ class FeaturePipeline:
 
     def _extras(self, claims: pd.DataFrame | dict) -> dict[str, np.ndarray]:
         """The custom columns the model knows, as given (absent → unknown for every claim)."""
-        n = (
-            len(claims)
-            if isinstance(claims, pd.DataFrame)
-            else len(np.atleast_1d(claims["claim_id"]))
-        )
+        n = len(np.atleast_1d(claims["claim_id"]))
         out = {}
-        for name, kind in getattr(self, "extras_", {}).items():
-            values = claims[name] if name in claims else pd.Series([None] * n)
-            if kind == "string":
-                out[name] = pd.Series(values, dtype=object).to_numpy(dtype=object)
-                out[name] = np.array(
-                    [v if isinstance(v, str) and v else None for v in out[name]], dtype=object
-                )
-            else:
-                out[name] = as_numbers(values, kind)
+        for name, kind in self.custom_features.items():
+            values = claims[name] if name in claims else [None] * n
+            out[name] = strings(values) if kind == "string" else as_numbers(values, kind)
         return out
 
     def _payer_types(self, parsed: _Parsed) -> np.ndarray:
@@ -395,7 +392,7 @@ class FeaturePipeline:
                 self.prior_rate,
             )
         )
-        for name, kind in getattr(self, "extras_", {}).items():
+        for name, kind in self.custom_features.items():
             if kind != "string":
                 out[name] = parsed.extras[name]
         return out

@@ -21,7 +21,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.codes import npi_check_digit_ok, npi_ok
-from features.contract import DATE_DTYPE, TABLES, UNKNOWN_WHEN_EMPTY, Field, Table, format_hint
+from features.contract import (
+    DATE_DTYPE,
+    FALSE_WORDS,
+    TABLES,
+    TRUE_WORDS,
+    UNKNOWN_WHEN_EMPTY,
+    Field,
+    Table,
+    format_hint,
+)
 from features.extras import extra_names, looks_extra
 from features.extras import kind_of as extra_kind
 from features.extras import typed as typed_extra
@@ -36,8 +45,6 @@ DUPLICATE_KEY = (
     "key repeats an earlier row; each row must be unique. Remove the duplicate "
     "or give it its own id."
 )
-_TRUE = {"true", "t", "1", "y", "yes"}
-_FALSE = {"false", "f", "0", "n", "no"}
 
 
 @dataclass(frozen=True)
@@ -251,8 +258,8 @@ def _coerce(f: Field, raw: pd.Series, as_text: bool = False) -> tuple[pd.Series,
             return raw.astype("boolean"), pd.Series(False, index=raw.index)
         lowered = (text if text is not None else raw.astype("str")).str.lower()
         typed = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-        typed[lowered.isin(_TRUE)] = True
-        typed[lowered.isin(_FALSE)] = False
+        typed[lowered.isin(TRUE_WORDS)] = True
+        typed[lowered.isin(FALSE_WORDS)] = False
         return typed, typed.isna() & ~is_blank
     # dates
     if pd.api.types.is_datetime64_any_dtype(raw):

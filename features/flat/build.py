@@ -31,7 +31,7 @@ import pandas as pd
 from features.codes import CATEGORY_CARC
 from features.contract import DATE_DTYPE, TABLES
 from features.flat import values as v
-from features.flat.mapping import ColumnMap, PayerInfo, Reason
+from features.flat.mapping import CLAIM_FIELDS, LINE_FIELDS, ColumnMap, PayerInfo, Reason
 from features.flat.read import FILE, LINE, read_exports, require_headers
 from features.validate import MAX_EXAMPLES, Problem, Report, validate_frames
 
@@ -46,8 +46,6 @@ _CODES = {
     "procedure_code", "modifier_1", "modifier_2", "modifier_3", "modifier_4", "place_of_service",
     "billing_npi", "rendering_npi", "provider_taxonomy", "revenue_code", "frequency_code",
 }  # fmt: skip
-HEADER_FIELDS = tuple(c for c in TABLES["claims"].columns if c != "claim_id")
-LINE_FIELDS = tuple(c for c in TABLES["claim_lines"].columns if c != "claim_id")
 
 
 @dataclass
@@ -240,7 +238,7 @@ def _claims_and_lines(
     frame[FILE], frame[LINE] = rows[FILE], rows[LINE]
     if cmap.level == "claim":
         frame = _split_procedures(frame)
-    keep = [c for c in (*HEADER_FIELDS, *cmap.extras) if c in frame and c != "total_charge"]
+    keep = [c for c in (*CLAIM_FIELDS, *cmap.extras) if c in frame and c != "total_charge"]
     if cmap.level == "line":
         _check_agreement(frame, rows, keep, cmap, problems)
     if "line_number" not in frame or cmap.level == "claim":

@@ -36,7 +36,7 @@ EXTRA_TYPES: tuple[str, ...] = ("bool", "float", "string")
 
 #: Contract fields an export's columns may feed: the claim header and its lines, plus the two
 #: a person writes more often than the contract's own (a birth date, a single procedure code).
-CLAIM_FIELDS = tuple(f for f in TABLES["claims"].columns)
+CLAIM_FIELDS = tuple(TABLES["claims"].columns)
 LINE_FIELDS = tuple(f for f in TABLES["claim_lines"].columns if f != "claim_id")
 DERIVED_FIELDS = ("patient_birth_date",)
 MAPPABLE = (*CLAIM_FIELDS, *LINE_FIELDS, *DERIVED_FIELDS)

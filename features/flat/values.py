@@ -13,14 +13,14 @@ import re
 import numpy as np
 import pandas as pd
 
-from features.contract import DATE_DTYPE
+from features.contract import DATE_DTYPE, FALSE_WORDS, TRUE_WORDS
 
 Parsed = tuple[pd.Series, pd.Series]  # (values, unreadable mask)
 
 _MONEY_JUNK = re.compile(r"[$,\s]|USD", re.IGNORECASE)
 _EMPTY = {"", "-", "n/a", "na", "null", "none"}
-_TRUE = {"true", "t", "yes", "y", "1", "x"}
-_FALSE = {"false", "f", "no", "n", "0"}
+#: Exports also tick a box with an X.
+_TRUE = TRUE_WORDS | {"x"}
 _SEX = {"f": "F", "female": "F", "m": "M", "male": "M", "u": "U", "unknown": "U", "": None}
 
 
@@ -73,7 +73,7 @@ def flags(text: pd.Series) -> Parsed:
     word = text.str.strip().str.lower()
     values = pd.Series(pd.NA, index=text.index, dtype="boolean")
     values[word.isin(_TRUE)] = True
-    values[word.isin(_FALSE)] = False
+    values[word.isin(FALSE_WORDS)] = False
     return values, values.isna() & ~blank(text)
 
 

@@ -30,7 +30,7 @@ def refusal(
     scored while any claim is refused."""
     if len(claims) > limit:
         return TooLarge(f"{len(claims)} {where}: send at most {limit} per request")
-    problems = contract_problems(claims, where, getattr(model.pipeline, "extras_", {}))
+    problems = contract_problems(claims, where, model.pipeline.custom_features)
     if problems:
         return InvalidClaims(
             f"{len(problems)} problem(s) in the request; nothing was scored", errors=problems[:50]

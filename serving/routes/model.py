@@ -47,7 +47,7 @@ def model_info(loaded: CurrentModel) -> ModelInfo:
         calibration={k: v["chosen"] for k, v in meta.get("calibration", {}).items()},
         library_versions=meta.get("versions", {}),
         features=list(meta.get("feature_names", [])),
-        custom_features=dict(getattr(model.pipeline, "extras_", {})),
+        custom_features=dict(model.pipeline.custom_features),
         denial_model=(meta.get("denial_model") or {}).get("why"),
     )
 
