@@ -46,11 +46,24 @@ def generate_command(
             "half-way through."
         ),
     ] = Scenario.none,  # type: ignore[attr-defined]
+    realtime_eligibility: Annotated[
+        bool,
+        typer.Option(
+            help="Also write, for every claim, the 271 of a real-time eligibility check run at "
+            "submission (what scoring with an inline check sees)."
+        ),
+    ] = False,
 ) -> None:
-    """Generate a synthetic claims world: claims, lines, remits, adjustments, appeals + truth."""
+    """Generate a synthetic claims world: claims, lines, remits, adjustments, appeals, the
+    eligibility responses the offices received + truth."""
     began = time.perf_counter()
     cfg = WorldConfig(
-        n_claims=claims, seed=seed, start=start.date(), months=months, scenario=scenario.value
+        n_claims=claims,
+        seed=seed,
+        start=start.date(),
+        months=months,
+        scenario=scenario.value,
+        realtime_eligibility=realtime_eligibility,
     )
     tables, truth = generate(cfg)
     try:
@@ -258,14 +271,17 @@ def _file_line(f) -> str:
         counts.append(f"{f.claims} claims, {f.lines} lines")
     if f.clp_read:
         counts.append(f"{f.remits} remits, {f.adjustments} adjustments")
+    if f.responses:
+        counts.append(f"{f.responses} eligibility responses")
     return f"read     {f.path} ({f.kind} {f.version}): {'; '.join(counts) or 'nothing'}"
 
 
 def export_x12_command(
     data: Annotated[Path, typer.Option(help="Dataset folder (contract tables).")],
-    out: Annotated[Path, typer.Option(help="Folder for the 837P, 837I and 835 files.")],
+    out: Annotated[Path, typer.Option(help="Folder for the 837P, 837I, 835 and 271 files.")],
 ) -> None:
-    """Write a dataset as X12 837P/837I claims and 835 remits (pyx12-valid)."""
+    """Write a dataset as X12 837P/837I claims and 835 remits (pyx12-valid), and its eligibility
+    responses as a 271."""
     from features.io import DatasetError, load_dataset
     from features.x12.write import write_x12
 

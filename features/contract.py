@@ -191,6 +191,13 @@ EXTRA_NAME = r"x_[a-z][a-z0-9_]{0,40}"
 #: Where a remit row came from (``remits.origin``): a payer's 835, or a flat export's outcome.
 REMIT_ORIGINS = ("835", "import")
 
+#: What an eligibility response says of the member's coverage (``eligibility.coverage_status``):
+#: EB01 1-5 (active), 6-8 (inactive), or an AAA rejection (the payer could not answer: member
+#: not found, provider not eligible for inquiries).
+COVERAGE_STATUSES = ("active", "inactive", "rejected")
+#: Where an eligibility row came from: a 271 file, a real-time check at scoring, an export.
+ELIGIBILITY_SOURCES = ("271", "realtime", "import")
+
 #: Why a claim was denied, in the words revenue-cycle teams use. Every CARC maps to one of these
 #: (``features.codes.CARC_CATEGORY``); "other" collects codes with no sharper meaning.
 DENIAL_CATEGORIES = (
@@ -748,10 +755,107 @@ APPEALS = Table(
     ),
 )
 
+ELIGIBILITY = Table(
+    name="eligibility",
+    description="Eligibility responses (271s) the office received: what the payer said of a "
+    "patient's coverage on the day it was checked. Features read the latest one before a claim's "
+    "submission.",
+    required=False,
+    key=("response_id",),
+    references=(Reference("payer_id", "payers", "payer_id"),),
+    fields=(
+        Field(
+            "response_id",
+            "string",
+            "Identifier of this response.",
+            pattern=IDENT,
+            example="E00000042",
+            x12="271 2000C/2000D TRN02, else file + position of the subscriber loop",
+        ),
+        Field(
+            "patient_id",
+            "string",
+            "The patient, as the claims name them (empty when the response names no member, "
+            "as a rejection of the inquiry itself does).",
+            required=False,
+            pattern=IDENT,
+            example="P0004711",
+            x12="271 2100C/2100D REF*EJ (patient account number), else the member id",
+        ),
+        Field(
+            "payer_id",
+            "string",
+            "The payer that answered.",
+            pattern=IDENT,
+            example="COM01",
+            x12="271 2100A NM109",
+        ),
+        Field(
+            "member_id",
+            "string",
+            "The member id the payer knows the patient by.",
+            required=False,
+            example="M0004711",
+            x12="271 2100C NM109 (MI)",
+        ),
+        Field(
+            "checked_date",
+            "date",
+            "Day the payer answered: the response is known from this day on.",
+            example="2024-03-01",
+            x12="271 BHT04",
+        ),
+        Field(
+            "coverage_status",
+            "string",
+            "What the payer said: active or inactive coverage, or rejected (no answer on coverage: "
+            "the AAA reject reason says why).",
+            allowed=COVERAGE_STATUSES,
+            x12="271 EB01 (1-5 active, 6-8 inactive); AAA (rejected)",
+        ),
+        Field(
+            "reject_reason",
+            "string",
+            "The payer's reject reason code when the inquiry was rejected (72 invalid member id, "
+            "75 subscriber not found, 50 provider not eligible for inquiries).",
+            required=False,
+            pattern=r"[0-9A-Z]{2}",
+            example="75",
+            x12="271 AAA03",
+        ),
+        Field(
+            "plan_begin_date",
+            "date",
+            "First day of the coverage the payer reports.",
+            required=False,
+            example="2024-01-01",
+            x12="271 DTP*346/356 (or the start of DTP*291/307 RD8)",
+        ),
+        Field(
+            "plan_end_date",
+            "date",
+            "Last day of the coverage, when the payer knows it (a termination on file).",
+            required=False,
+            example="2024-06-30",
+            x12="271 DTP*347/357 (or the end of DTP*291/307 RD8)",
+        ),
+        Field("source", "string", "Where the response came from.", allowed=ELIGIBILITY_SOURCES),
+    ),
+)
+
 #: The tables a claimrisk dataset holds, in load order (referenced tables first).
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (PAYERS, CLAIMS, CLAIM_LINES, REMITS, REMIT_ADJUSTMENTS, REMIT_REMARKS, APPEALS)
+    for t in (
+        PAYERS,
+        CLAIMS,
+        CLAIM_LINES,
+        REMITS,
+        REMIT_ADJUSTMENTS,
+        REMIT_REMARKS,
+        APPEALS,
+        ELIGIBILITY,
+    )
 }
 
 #: Why each required column is required: what the denial rule, the time windows or the keys
@@ -799,6 +903,13 @@ WHY_REQUIRED: dict[str, str] = {
     "appeals.appeal_date": "when the appeal was filed",
     "appeals.level": "first-level appeals and later ones succeed at different rates",
     "appeals.outcome": "the recovery label itself",
+    "eligibility.response_id": "the response's key",
+    "eligibility.payer_id": "the payer that answered: a response is matched to a claim by patient "
+    "and payer",
+    "eligibility.checked_date": "the point in time: a response is read only by claims submitted on "
+    "or after it",
+    "eligibility.coverage_status": "what the payer said: the response's whole point",
+    "eligibility.source": "a real-time check at scoring and the office's own checks are told apart",
 }
 
 #: Optional columns whose empty value means "not known" rather than something (an empty

@@ -36,6 +36,7 @@ from features.claim_features import (
 )
 from features.codes import initial_outcomes
 from features.contract import CLAIM_LINES, CLAIMS
+from features.eligibility import eligibility_features
 from features.extras import as_numbers, extra_names, kind_of
 from features.history import EventLog, build_logs, encode, history_features, vocabularies
 from features.labels import build_labels
@@ -62,6 +63,7 @@ class _Parsed:
     line_ents: dict[str, np.ndarray]
     claim_ents: dict[str, np.ndarray]
     extras: dict[str, np.ndarray]  # the custom x_ columns the claims carried, as given
+    eligibility: dict[str, np.ndarray]  # features.eligibility: the latest response's reading
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class FeaturePipeline:
         self._codes = CodeCache()
         claims = tables["claims"]
         self.extras_ = {name: kind_of(claims[name]) for name in extra_names(claims.columns)}
-        parsed = self._parse(claims, tables["claim_lines"])
+        parsed = self._parse(claims, tables["claim_lines"], tables.get("eligibility"))
         payers = tables["payers"]
         self.payers_ = {
             row.payer_id: (
@@ -162,7 +164,7 @@ class FeaturePipeline:
     def refresh(self, tables: dict[str, pd.DataFrame], cutoff: Any = None) -> Self:
         """Replace the history snapshot with one built from ``tables``; keep everything else."""
         self._check_fitted()
-        self._fit_history(tables, self._parse(tables["claims"], tables["claim_lines"]), cutoff)
+        self._fit_history(tables, self._parse_tables(tables), cutoff)
         return self
 
     def _fit_history(
@@ -206,8 +208,8 @@ class FeaturePipeline:
         self, parsed: _Parsed
     ) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
         """Per categorical feature: value → code (rare values share ``__other__``), and names."""
-        values = {**parsed.claim_ents, "payer_type": self._payer_types(parsed), **parsed.extras}
         levels, names = {}, {}
+        values = self._categorical_values(parsed)
         for name in self.categorical_features:
             counts = pd.Series(values[name]).value_counts()
             frequent = sorted(counts[counts >= self.min_level_count].index)
@@ -219,32 +221,45 @@ class FeaturePipeline:
 
     # -- transforming --------------------------------------------------------------------------
 
-    def transform(self, claims: pd.DataFrame | dict, lines: pd.DataFrame | dict) -> pd.DataFrame:
+    def transform(
+        self,
+        claims: pd.DataFrame | dict,
+        lines: pd.DataFrame | dict,
+        eligibility: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
         """Features of claims in the contract's shape (header + lines), history from the snapshot.
 
-        Categorical features come back as pandas categoricals (LightGBM keeps their levels);
-        unseen payers, codes and providers are missing, never mistaken for another level.
+        ``eligibility`` holds the responses on file (contract shape); each claim reads the latest
+        for its patient and payer checked by its submission. Categorical features come back as
+        pandas categoricals (LightGBM keeps their levels); unseen payers, codes and providers are
+        missing, never mistaken for another level.
         """
         self._check_fitted()
-        return self._frame(self._compute(self._parse(claims, lines), self.history_))
+        return self._frame(self._compute(self._parse(claims, lines, eligibility), self.history_))
 
     def transform_matrix(
         self,
         claims: pd.DataFrame | dict,
         lines: pd.DataFrame | dict,
+        eligibility: pd.DataFrame | None = None,
     ) -> np.ndarray:
         """The same features as a float matrix (categoricals as level codes, NaN = missing).
 
         What serving feeds the boosters: building a DataFrame costs more than the features.
         """
         self._check_fitted()
-        computed = self._compute(self._parse(claims, lines), self.history_)
+        computed = self._compute(self._parse(claims, lines, eligibility), self.history_)
         return np.column_stack([computed[name] for name in self.feature_names])
 
-    def encode(self, claims: pd.DataFrame | dict, lines: pd.DataFrame | dict) -> Encoded:
+    def encode(
+        self,
+        claims: pd.DataFrame | dict,
+        lines: pd.DataFrame | dict,
+        eligibility: pd.DataFrame | None = None,
+    ) -> Encoded:
         """What scoring needs from claims: the matrix, the codes it rests on, the unseen codes."""
         self._check_fitted()
-        parsed = self._parse(claims, lines)
+        parsed = self._parse(claims, lines, eligibility)
         computed = self._compute(parsed, self.history_)
         return Encoded(
             matrix=np.column_stack([computed[name] for name in self.feature_names]),
@@ -292,7 +307,7 @@ class FeaturePipeline:
         """
         self._check_fitted()
         clone = copy.copy(self)  # _fit_history replaces attributes; self keeps its snapshot
-        parsed = clone._parse(tables["claims"], tables["claim_lines"])
+        parsed = clone._parse_tables(tables)
         computed = clone._compute(parsed, clone._fit_history(tables, parsed, None))
         return np.column_stack([computed[name] for name in self.feature_names])
 
@@ -320,7 +335,15 @@ class FeaturePipeline:
         if not hasattr(self, "history_"):
             raise RuntimeError("FeaturePipeline is not fitted; call fit(tables) first")
 
-    def _parse(self, claims: pd.DataFrame | dict, lines: pd.DataFrame | dict) -> _Parsed:
+    def _parse_tables(self, tables: dict[str, pd.DataFrame]) -> _Parsed:
+        return self._parse(tables["claims"], tables["claim_lines"], tables.get("eligibility"))
+
+    def _parse(
+        self,
+        claims: pd.DataFrame | dict,
+        lines: pd.DataFrame | dict,
+        eligibility: pd.DataFrame | None = None,
+    ) -> _Parsed:
         c = as_columns(claims, CLAIMS)
         ln = as_columns(lines, CLAIM_LINES)
         line_claim = encode(
@@ -335,7 +358,16 @@ class FeaturePipeline:
         primary = primary_line(ln, line_claim, len(c["claim_id"]))
         line_ents = line_entities(ln, self._codes)
         claim_ents = claim_entities(c, ln, line_ents, line_claim, primary, self._codes)
-        return _Parsed(c, ln, line_claim, primary, line_ents, claim_ents, self._extras(claims))
+        return _Parsed(
+            c,
+            ln,
+            line_claim,
+            primary,
+            line_ents,
+            claim_ents,
+            self._extras(claims),
+            eligibility_features(c, eligibility),
+        )
 
     def _extras(self, claims: pd.DataFrame | dict) -> dict[str, np.ndarray]:
         """The custom columns the model knows, as given (absent → unknown for every claim)."""
@@ -345,6 +377,11 @@ class FeaturePipeline:
             values = claims[name] if name in claims else [None] * n
             out[name] = strings(values) if kind == "string" else as_numbers(values, kind)
         return out
+
+    def _categorical_values(self, parsed: _Parsed) -> dict[str, np.ndarray]:
+        """Every input that may be categorical, by name, before encoding into levels."""
+        types = {"payer_type": self._payer_types(parsed)}
+        return {**parsed.claim_ents, **types, **parsed.extras, **parsed.eligibility}
 
     def _payer_types(self, parsed: _Parsed) -> np.ndarray:
         return np.array(
@@ -358,7 +395,7 @@ class FeaturePipeline:
             dtype=float,
         )
         out: dict[str, np.ndarray] = {}
-        values = {**parsed.claim_ents, "payer_type": self._payer_types(parsed), **parsed.extras}
+        values = self._categorical_values(parsed)
         for name in self.categorical_features:
             mapping = self.levels_[name]
             codes = np.array(
@@ -392,6 +429,7 @@ class FeaturePipeline:
                 self.prior_rate,
             )
         )
+        out.update({k: v for k, v in parsed.eligibility.items() if k not in self.levels_})
         for name, kind in self.custom_features.items():
             if kind != "string":
                 out[name] = parsed.extras[name]
@@ -422,7 +460,7 @@ def build_training_matrix(
     """
     pipeline = pipeline or FeaturePipeline()
     full_logs = pipeline._fit(tables, cutoff)
-    parsed = pipeline._parse(tables["claims"], tables["claim_lines"])
+    parsed = pipeline._parse_tables(tables)
     features = pipeline._frame(pipeline._compute(parsed, full_logs))
     labels = build_labels(tables)
     head = tables["claims"][["claim_id", "submission_date"]].reset_index(drop=True)

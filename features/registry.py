@@ -147,6 +147,24 @@ CLAIM_FEATURES: tuple[FeatureSpec, ...] = (
         "How long before the first service date eligibility was checked.",
         "claims.service_date_from − eligibility_verified_date",
     ),
+    _c(
+        "eligibility_coverage",
+        "Coverage on the first date of service in the latest eligibility response (271) before "
+        "submission: active, ended (the plan ended before the service), not_started, inactive or "
+        "rejected; missing when no response is on file.",
+        "eligibility (latest checked_date ≤ submission, same patient and payer)",
+    ),
+    _n(
+        "eligibility_days_since_check",
+        "Age of that response at submission, in days.",
+        "claims.submission_date − eligibility.checked_date",
+    ),
+    _n(
+        "eligibility_plan_days_left",
+        "Days from the first service date to the plan's last day in that response (negative: the "
+        "plan ended before the service); missing when the payer gave no end date.",
+        "eligibility.plan_end_date − claims.service_date_from",
+    ),
     _n("other_coverage", "The patient has other insurance on file.", "claims.other_coverage"),
     _n("is_replacement", "A replacement claim (frequency 7).", "claims.frequency_code"),
     _n("is_void", "A void (frequency 8).", "claims.frequency_code"),

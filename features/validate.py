@@ -555,9 +555,19 @@ def _appeals_rules(df: pd.DataFrame, c: _Checker) -> None:
     )
 
 
+def _eligibility_rules(df: pd.DataFrame, c: _Checker) -> None:
+    c.flag(
+        (df["plan_end_date"] < df["plan_begin_date"]).fillna(False),
+        "plan_end_date",
+        "date_order",
+        "the plan ends before it begins; check the two dates (DTP*346/347) for a swap.",
+    )
+
+
 _ROW_RULES: dict[str, tuple[Callable[[pd.DataFrame, _Checker], None], ...]] = {
     "claims": (_claims_rules,),
     "appeals": (_appeals_rules,),
+    "eligibility": (_eligibility_rules,),
 }
 
 
@@ -768,20 +778,28 @@ CLAIM_TABLES = ("claims", "claim_lines")
 
 
 def validate_claims(
-    claims: pd.DataFrame, lines: pd.DataFrame, files: dict[str, str] | None = None
+    claims: pd.DataFrame,
+    lines: pd.DataFrame,
+    files: dict[str, str] | None = None,
+    eligibility: pd.DataFrame | None = None,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Validate claims about to be scored: every field and cross-field rule ``validate`` checks
     on claims and their lines (types, formats, bounds, date order, unique claim ids and line
-    numbers, pointers within the diagnoses, total = sum of lines).
+    numbers, pointers within the diagnoses, total = sum of lines), and on the eligibility
+    responses sent with them.
 
     Returns the typed tables and the rejects (``REJECT_COLUMNS``): every problem of every claim,
-    so that a claim that cannot be scored is named with its field, never dropped.
+    so that a claim that cannot be scored is named with its field, never dropped. A bad response
+    is named too (table ``eligibility``, no claim); the claims are scored without it.
     """
     raw = {"claims": claims.reset_index(drop=True), "claim_lines": lines.reset_index(drop=True)}
-    files = {name: (files or {}).get(name, name) for name in CLAIM_TABLES}
+    if eligibility is not None:
+        raw["eligibility"] = eligibility.reset_index(drop=True)
+    files = {name: (files or {}).get(name, name) for name in raw}
     report, typed, bad = Report(), {}, {}
-    for name in CLAIM_TABLES:
-        _require_every_column(TABLES[name], raw[name], files[name], report)
+    for name in raw:
+        if name in CLAIM_TABLES:
+            _require_every_column(TABLES[name], raw[name], files[name], report)
         frame, mask = check_table(TABLES[name], raw[name], files[name], report)
         if frame is not None:
             typed[name], bad[name] = frame, mask

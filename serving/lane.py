@@ -41,9 +41,9 @@ def _ready() -> bool:
 
 def score_bytes(body: bytes, version: str) -> tuple[int, bytes, list[float]]:
     """A score request's raw body → (status, JSON body, probabilities), as the route answers."""
-    from serving.errors import InvalidClaims, validation_problems
-    from serving.routes.claims import refusal
-    from serving.schemas import ScoreRequest, ScoreResponse, claim_columns
+    from serving.errors import ClaimriskError, InvalidClaims, validation_problems
+    from serving.routes.claims import valid_columns
+    from serving.schemas import ScoreRequest, ScoreResponse
     from training.scoring import score_valid
 
     try:
@@ -57,13 +57,18 @@ def score_bytes(body: bytes, version: str) -> tuple[int, bytes, list[float]]:
         problems = validation_problems(RequestValidationError(errors, body=parsed))
         detail = f"{len(errors)} problem(s) in the request; nothing was scored"
         return 422, json.dumps({"detail": detail, "errors": problems}).encode(), []
-    refused = refusal(request.claims, _WORKER["max_batch"], "claims", _WORKER["model"])
-    if request.as_of is not None:  # the lane runs only without a store, and as_of needs one
-        refused = InvalidClaims("as_of needs a store: start the service with --db URL")
-    if refused is not None:
+    model = _WORKER["model"]
+    try:
+        if request.as_of is not None:  # the lane runs only without a store, and as_of needs one
+            raise InvalidClaims("as_of needs a store: start the service with --db URL")
+        batch = valid_columns(
+            request.claims, _WORKER["max_batch"], "claims", model, request.eligibility_271
+        )
+    except ClaimriskError as refused:
         return refused.status, json.dumps({"detail": refused.detail, **refused.extra}).encode(), []
-    header, lines = claim_columns(request.claims)
-    scores = score_valid(_WORKER["model"], header, lines, request.explain)
+    scores = score_valid(
+        model, batch.header, batch.lines, request.explain, eligibility=batch.eligibility
+    )
     response = ScoreResponse(model_version=version, scores=scores)
     probabilities = [s["denial_probability"] for s in scores]
     return 200, response.model_dump_json(exclude_none=True).encode(), probabilities

@@ -77,20 +77,23 @@ def _write_rejects(rejects: pd.DataFrame, out: Path) -> Path | None:
     return path
 
 
-def _claims_of(source: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def _claims_of(source: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str], pd.DataFrame | None]:
     """Claims and lines from a flat file, or from a dataset folder's ``claims`` and
-    ``claim_lines`` tables as ``generate``, ``ingest`` and ``import`` write them."""
+    ``claim_lines`` tables as ``generate``, ``ingest`` and ``import`` write them (with its
+    ``eligibility`` responses, when it has them)."""
     if not source.is_dir():
         frame = _read(source)
         claims, lines = unflatten(frame)
-        return claims, lines, [c for c in frame["claim_id"].tolist() if isinstance(c, str) and c]
+        ids = [c for c in frame["claim_id"].tolist() if isinstance(c, str) and c]
+        return claims, lines, ids, None
     raw, _, unreadable = read_folder(source)
     missing = [t for t in ("claims", "claim_lines") if t not in raw]
     if missing or unreadable:
         problem = f"lacks {missing}" if missing else f"cannot read {sorted(unreadable)}"
         raise ValueError(f"{source} {problem}: expected claims and claim_lines tables")
     claims = raw["claims"]
-    return claims, raw["claim_lines"], claims["claim_id"].dropna().astype(str).tolist()
+    ids = claims["claim_id"].dropna().astype(str).tolist()
+    return claims, raw["claim_lines"], ids, raw.get("eligibility")
 
 
 def score_file(
@@ -101,8 +104,14 @@ def score_file(
     if out.suffix not in FORMATS:
         write(pd.DataFrame(), out)  # raises the message naming the formats
     loaded = load(model, tracking_uri)
-    claims, lines, order = _claims_of(input)
-    scored: Scored = score_claims(loaded.model, claims, lines, explain)  # type: ignore[arg-type]
+    claims, lines, order, responses = _claims_of(input)
+    scored: Scored = score_claims(
+        loaded.model,
+        claims,
+        lines,
+        explain,  # type: ignore[arg-type]
+        eligibility=responses,
+    )
     result = flat_scores(scored, order)
     result["model_version"] = loaded.version
     write(result, out)

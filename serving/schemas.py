@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
+import pandas as pd
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,10 +27,11 @@ from pydantic import (
 )
 
 from features.codes import ADJUSTMENT_CODE
-from features.contract import CLAIM_LINES, CLAIMS, EXTRA_NAME, MAX_DOLLARS
+from features.contract import CLAIM_LINES, CLAIMS, ELIGIBILITY, EXTRA_NAME, MAX_DOLLARS
 from features.contract import Field as ContractField
 from features.extras import check_extra
 from features.validate import check_claim
+from features.x12.ingest import ingest_bytes
 
 PYTHON_TYPES: dict[str, type] = {
     "string": str,
@@ -69,6 +71,16 @@ ClaimLine = create_model(
     **{f.name: _field(f) for f in CLAIM_LINES.fields if f.name != "claim_id"},
 )
 
+#: The fields a claim's own eligibility response carries: the patient and payer are the claim's.
+RESPONSE_FIELDS = ("member_id", "checked_date", "coverage_status", "reject_reason",
+                   "plan_begin_date", "plan_end_date")  # fmt: skip
+EligibilityResponse = create_model(
+    "EligibilityResponse",
+    __config__=_STRICT,
+    __doc__="The latest eligibility response (271) on file for the claim's patient and payer.",
+    **{name: _field(ELIGIBILITY.field(name)) for name in RESPONSE_FIELDS},
+)
+
 ExtraName = Annotated[str, StringConstraints(pattern=f"^(?:{EXTRA_NAME})$")]
 ExtraValue = StrictBool | StrictInt | StrictFloat | StrictStr | None
 Claim = create_model(
@@ -77,6 +89,16 @@ Claim = create_model(
     __doc__=CLAIMS.description,
     **{f.name: _field(f) for f in CLAIMS.fields},
     lines=(list[ClaimLine], Field(..., min_length=1, max_length=50, description="The lines.")),
+    eligibility=(
+        EligibilityResponse | None,  # type: ignore[valid-type]
+        Field(
+            None,
+            description="The eligibility response (271) the office has for this claim's patient "
+            "and payer, when it was checked on or before the submission date. Without one the "
+            "claim is scored as one with no response on file, as training claims whose office "
+            "never checked.",
+        ),
+    ),
     extra=(
         dict[ExtraName, ExtraValue],
         Field(
@@ -95,8 +117,20 @@ HEADER = tuple(f.name for f in CLAIMS.fields)
 LINE = tuple(f.name for f in CLAIM_LINES.fields if f.name != "claim_id")
 
 
-def claim_columns(claims: Sequence[Any]) -> tuple[dict[str, list], dict[str, list]]:
-    """Validated claims (header + lines) → column lists, the scoring path's input."""
+class Batch(NamedTuple):
+    """Validated claims as the scoring path's input: header and line columns, and the
+    eligibility responses on file for them (contract shape; empty when none came)."""
+
+    header: dict[str, list]
+    lines: dict[str, list]
+    eligibility: pd.DataFrame
+
+
+def claim_columns(claims: Sequence[Any], responses: pd.DataFrame | None = None) -> Batch:
+    """Validated claims (header + lines + their responses) → the scoring path's input.
+
+    ``responses`` are those read from a 271 body sent with the claims; each claim's own
+    ``eligibility`` object is one more, for its patient and payer."""
     header = {name: [getattr(c, name) for c in claims] for name in HEADER}
     for name in dict.fromkeys(k for c in claims for k in c.extra):
         header[name] = [c.extra.get(name) for c in claims]
@@ -106,7 +140,22 @@ def claim_columns(claims: Sequence[Any]) -> tuple[dict[str, list], dict[str, lis
             lines["claim_id"].append(c.claim_id)
             for name in LINE:
                 lines[name].append(getattr(line, name))
-    return header, lines
+    own = [
+        {
+            "response_id": f"{c.claim_id}:eligibility",
+            "patient_id": c.patient_id,
+            "payer_id": c.payer_id,
+            **{name: getattr(c.eligibility, name) for name in RESPONSE_FIELDS},
+            "source": "271",
+        }
+        for c in claims
+        if c.eligibility is not None
+    ]
+    given = [
+        f for f in (responses, pd.DataFrame(own, columns=ELIGIBILITY.columns)) if f is not None
+    ]
+    nonempty = [f for f in given if len(f)]
+    return Batch(header, lines, pd.concat(nonempty, ignore_index=True) if nonempty else given[-1])
 
 
 def contract_problems(
@@ -138,11 +187,50 @@ def contract_problems(
             {k: getattr(line, k) for k in ("line_number", "line_charge", "diagnosis_pointers")}
             for line in c.lines
         ]
+        if c.eligibility is not None:
+            problems += _response_problems(c, f"{where}[{i}].eligibility")
         for _table, column, rule, message in check_claim(header, lines):
             problems.append(
                 {"claim": c.claim_id, "field": column, "rule": rule, "problem": message}
             )
     return problems
+
+
+def _response_problems(claim: Any, where: str) -> list[dict[str, Any]]:
+    """A claim's own response must be one the office could have had, and be matchable."""
+    out, response = [], claim.eligibility
+    if claim.patient_id is None:
+        out.append(
+            {"claim": claim.claim_id, "field": where, "rule": "no_patient",
+             "problem": "an eligibility response is matched by patient and payer, and the claim "
+             "has no patient_id: send the claim's patient_id"}
+        )  # fmt: skip
+    if response.checked_date > claim.submission_date:
+        out.append(
+            {"claim": claim.claim_id, "field": f"{where}.checked_date", "rule": "date_order",
+             "problem": f"checked {response.checked_date}, after the claim's submission date "
+             f"{claim.submission_date}: a response is read only by claims submitted on or "
+             "after it; send the latest response checked by then"}
+        )  # fmt: skip
+    return out
+
+
+def body_responses(text: str | None) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
+    """The responses of a 271 sent with the claims (``eligibility_271``), and each thing in it
+    that could not be read, as request problems (nothing is scored while one stands)."""
+    if not text:
+        return None, []
+    got = ingest_bytes(text.encode("ascii", "replace"), "eligibility_271")
+    said = [f.error for f in got.files if f.error]
+    said += [r.render() for f in got.files for r in f.rejected]
+    said += [t for f in got.files for t in f.tolerated if "not read" in t]
+    if not said and any(f.kind != "271" for f in got.files):
+        said.append("eligibility_271 holds other transaction sets than 271; send only the 271s")
+    problems = [
+        {"claim": None, "field": "eligibility_271", "rule": "x12", "problem": message}
+        for message in said
+    ]
+    return got.tables["eligibility"], problems
 
 
 class ScoreRequest(BaseModel):
@@ -156,6 +244,13 @@ class ScoreRequest(BaseModel):
         None,
         description="With a store: score with history strictly before this day (audits, "
         "back-tests). Default: the served, current history.",
+    )
+    eligibility_271: str | None = Field(
+        None,
+        max_length=5_000_000,
+        description="X12 271 eligibility responses (005010X279A1) for the claims' patients: "
+        "each claim reads the latest for its patient and payer checked by its submission date "
+        "(REF*EJ names the patient, else the member id).",
     )
 
 
@@ -185,7 +280,8 @@ class ClaimScore(BaseModel):
     unknown_inputs: list[str] | None = Field(
         None,
         description="Contract fields the claim could not tell (an 837 has no eligibility check "
-        "date): scored as the average over training claims' values, not as absent.",
+        "date; 'eligibility' when no 271 came with it): scored as the average over training "
+        "claims' values, not as absent.",
     )
     denial_probability_range: list[float] | None = Field(
         None,

@@ -44,8 +44,8 @@ class Loaded:
 def smoke_test(model: ClaimriskModel) -> None:
     """Score the example claims, explained, through the one scoring path, or refuse the model."""
     request = ScoreRequest.model_validate(examples.SCORE_REQUEST)
-    header, lines = claim_columns(request.claims)
-    scores = score_valid(model, header, lines, "all")
+    batch = claim_columns(request.claims)
+    scores = score_valid(model, batch.header, batch.lines, "all", eligibility=batch.eligibility)
     p = scores[0]["denial_probability"]
     if not 0.0 <= p <= 1.0:
         raise BundleError(f"scored the example claim {p!r}, not a probability")

@@ -99,14 +99,16 @@ def test_serving_transform_equals_the_training_row(small_world):
     expected = _features(matrix).set_index(matrix["claim_id"])
     lines = tables["claim_lines"]
     by_claim = dict(tuple(lines.groupby("claim_id")))
+    responses = tables["eligibility"]  # the responses on file, as serving would hold them
     for i, claim in enumerate(recent.itertuples(index=False)):
         one = recent[recent["claim_id"] == claim.claim_id]
-        got = _features(pipeline.transform(one, by_claim[claim.claim_id]))
+        got = _features(pipeline.transform(one, by_claim[claim.claim_id], responses))
         want = expected.loc[[claim.claim_id]].reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want, obj=f"claim {claim.claim_id}")
         if i >= 150:
             break
-    batch = _features(pipeline.transform(recent, lines[lines["claim_id"].isin(recent["claim_id"])]))
+    recent_lines = lines[lines["claim_id"].isin(recent["claim_id"])]
+    batch = _features(pipeline.transform(recent, recent_lines, responses))
     pd.testing.assert_frame_equal(batch, expected.loc[recent["claim_id"]].reset_index(drop=True))
 
 

@@ -64,7 +64,7 @@ def test_an_837_body_is_scored_claim_by_claim_with_read_errors(client, x12):
     assert "12X.5" in body["read_errors"][0]["reason"]
     for s in body["scores"]:
         low, high = s["denial_probability_range"]
-        assert s["unknown_inputs"] == ["eligibility_verified_date"]
+        assert s["unknown_inputs"] == ["eligibility_verified_date", "eligibility"]
         assert low <= s["denial_probability"] <= high
         assert all(not f["feature"].startswith("eligibility") for f in s["factors"])
 
@@ -101,7 +101,7 @@ def test_the_cli_scores_an_837_as_the_api_does(client, trained, x12, tmp_path):
     for s in api["scores"]:
         row = offline.loc[s["claim_id"]]
         assert row["denial_probability"] == pytest.approx(s["denial_probability"], abs=1e-6)
-        assert row["unknown_inputs"] == "eligibility_verified_date"
+        assert row["unknown_inputs"] == "eligibility_verified_date|eligibility"
         assert row["denial_probability_low"] == pytest.approx(s["denial_probability_range"][0])
 
 

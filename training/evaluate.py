@@ -26,6 +26,32 @@ def _prefixed(prefix: str, values: dict[str, float]) -> dict[str, float]:
     return {f"{prefix}.{k}": float(v) for k, v in values.items()}
 
 
+def _reason_rankings(
+    category_proba: np.ndarray,
+    denial_frame: pd.DataFrame,
+    truth_rows: pd.DataFrame | None,
+    rows: np.ndarray,
+) -> dict[str, float]:
+    """Per denial reason, how well claims are ranked by the risk of *that* denial: ROC AUC of
+    P(denied) x P(reason | denied) against "denied for this reason", and the oracle's beside it
+    (``denial.by_category.<reason>.roc_auc`` / ``.oracle_roc_auc``). The overall gap to the
+    oracle hides which reason the model cannot see; this shows it."""
+    out: dict[str, float] = {}
+    joint = denial_frame["model"].to_numpy()[:, None] * category_proba
+    oracle = None
+    if truth_rows is not None:
+        p_true = truth_rows[[f"p_{c}" for c in DENIAL_CATEGORIES]].to_numpy(dtype=float)[rows]
+        oracle = truth_rows["denial_probability"].to_numpy(dtype=float)[rows, None] * p_true
+    reasons = denial_frame["category"].to_numpy()
+    for i, reason in enumerate(DENIAL_CATEGORIES):
+        y = (reasons == reason).astype(float)
+        if 0 < y.sum() < len(y):
+            out[f"denial.by_category.{reason}.roc_auc"] = m.roc_auc(y, joint[:, i])
+            if oracle is not None:
+                out[f"denial.by_category.{reason}.oracle_roc_auc"] = m.roc_auc(y, oracle[:, i])
+    return out
+
+
 def evaluate(
     model: ClaimriskModel,
     matrix: pd.DataFrame,
@@ -80,6 +106,9 @@ def evaluate(
             out[f"denial.by_payer_type.{ptype}.{k}"] = m.binary_metrics(
                 grp["y"].to_numpy(), grp["model"].to_numpy()
             )[k]
+    out.update(
+        _reason_rankings(model.category_probabilities(x[rows]), denial_frame, truth_rows, rows)
+    )
     flagged = m.top_share(p, m.FLAG_SHARE)
     for cat_name in DENIAL_CATEGORIES:
         is_cat = denial_frame["category"].to_numpy() == cat_name

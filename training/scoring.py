@@ -71,9 +71,11 @@ def score_claims(
     lines: pd.DataFrame,
     explain_mode: Explain,
     unknown: Sequence[str] = (),
+    eligibility: pd.DataFrame | None = None,
 ) -> Scored:
-    """Validate, then score every claim that passed (input order)."""
-    typed, rejects = validate_claims(claims, lines)
+    """Validate, then score every claim that passed (input order), each reading the latest of
+    ``eligibility``'s valid responses for its patient and payer."""
+    typed, rejects = validate_claims(claims, lines, eligibility=eligibility)
     if "claims" not in typed or "claim_lines" not in typed:
         return Scored([], rejects)
     bad = set(rejects["claim_id"].dropna())
@@ -81,7 +83,12 @@ def score_claims(
     ok_lines = typed["claim_lines"][typed["claim_lines"]["claim_id"].isin(ok_claims["claim_id"])]
     if len(ok_claims) == 0:
         return Scored([], rejects)
-    return Scored(score_valid(model, ok_claims, ok_lines, explain_mode, unknown), rejects)
+    responses = typed.get("eligibility")
+    if responses is not None:  # the responses rejects names are left out, not guessed at
+        bad_rows = rejects.loc[rejects["table"] == "eligibility", "row"].dropna().astype(int) - 1
+        responses = responses.drop(index=bad_rows.unique())
+    scores = score_valid(model, ok_claims, ok_lines, explain_mode, unknown, responses)
+    return Scored(scores, rejects)
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,8 @@ class ScoredX12:
 def score_x12(model: ClaimriskModel, ingested: Ingested, explain_mode: Explain) -> ScoredX12:
     """Score the claims of 837 content read by ``features.x12.ingest``.
 
-    The columns an 837 never carries (``NOT_IN_837``) are unknown, not absent. A claim or
+    The columns an 837 never carries (``NOT_IN_837``) are unknown, not absent, and so are the
+    eligibility responses unless 271s came with the claims. A claim or
     transaction set the reader refused is a read error naming its segment; an 835 in the
     content is one too (remits are loaded into the store, not scored).
     """
@@ -122,8 +130,11 @@ def score_x12(model: ClaimriskModel, ingested: Ingested, explain_mode: Explain) 
         if f.remits
     ]
     claims, lines = ingested.tables["claims"], ingested.tables["claim_lines"]
+    responses = ingested.tables["eligibility"]  # 271s sent beside the 837s
+    # without them, whether the office holds a response is unknown too, not "none on file"
+    unknown = NOT_IN_837 if len(responses) else (*NOT_IN_837, "eligibility")
     scored = (
-        score_claims(model, claims, lines, explain_mode, NOT_IN_837)
+        score_claims(model, claims, lines, explain_mode, unknown, responses)
         if len(claims)
         else Scored([], pd.DataFrame(columns=list(REJECT_COLUMNS)))
     )
@@ -136,15 +147,17 @@ def score_valid(
     lines: pd.DataFrame | dict,
     explain_mode: Explain,
     unknown: Sequence[str] = (),
+    eligibility: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """Per validated claim: calibrated denial probability, band, likely categories, unknown
-    codes and, for explained claims, factors and actions.
+    codes and, for explained claims, factors and actions. ``eligibility`` holds the responses
+    on file for the claims' patients (``features.eligibility``).
 
     ``unknown`` names contract columns the claims cannot tell (an 837 has no eligibility check
     date): they are marginalised (``training.unknowns``), and each score says which inputs were
     unknown and the range the score may move in once they are known.
     """
-    encoded = model.pipeline.encode(claims, lines)
+    encoded = model.pipeline.encode(claims, lines, eligibility)
     x = encoded.matrix
     marginal = marginalise(model, x, unknown) if unknown and model.donors is not None else None
     p = model.denial_probability(x) if marginal is None else marginal.probability
@@ -249,13 +262,14 @@ def rank_valid(
     denials: Denials,
     as_of: dt.date,
     capacity: int | None,
+    eligibility: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """The worklist, best first (``training.worklist`` ordering via the bundle).
 
     The category comes from the one denial rule (``features.codes.denial_categories``) and the
     deadline from ``features.labels.appeal_deadline``, as in training.
     """
-    encoded = model.pipeline.encode(claims, lines)
+    encoded = model.pipeline.encode(claims, lines, eligibility)
     categories = denial_categories(denials.carc_codes)
     payers = np.asarray(encoded.payer, dtype=object)
     window = model.pipeline.appeal_window_days(payers)

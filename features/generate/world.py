@@ -40,6 +40,8 @@ class WorldConfig:
     start: date = date(2024, 1, 1)
     months: int = 24
     scenario: str = "none"
+    #: also write, for every claim, a real-time eligibility check run at submission
+    realtime_eligibility: bool = False
 
     def __post_init__(self) -> None:
         if self.n_claims < 1:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from features.contract import TABLES
 from features.x12.claims837 import NOT_IN_837, Claims837, read_837
+from features.x12.eligibility271 import Eligibility271, read_271
 from features.x12.remits835 import Remits835, read_835
 from features.x12.segments import (
     DEFAULT_MAX_BYTES,
@@ -61,6 +62,7 @@ class FileResult:
     lines: int = 0
     remits: int = 0
     adjustments: int = 0
+    responses: int = 0  # 271 eligibility responses
     clm_read: int = 0
     clp_read: int = 0
     error: str = ""
@@ -168,6 +170,7 @@ class _Rows:
     remits: list[dict] = field(default_factory=list)
     adjustments: list[dict] = field(default_factory=list)
     remarks: list[dict] = field(default_factory=list)
+    responses: list[dict] = field(default_factory=list)
     payers: dict[str, dict] = field(default_factory=dict)
 
 
@@ -209,13 +212,22 @@ def _read_one(source: Source, index: int, rows: _Rows) -> FileResult:
 
 
 def _kind(tx: Transaction) -> str:
-    if tx.code == "835":
-        return "835"
+    if tx.code in ("835", "271"):
+        return tx.code
     return "837I" if tx.claim_type == "institutional" else "837P"
 
 
-def _take(tx: Transaction, index: int, rows: _Rows, result: FileResult) -> Claims837 | Remits835:
+def _take(
+    tx: Transaction, index: int, rows: _Rows, result: FileResult
+) -> Claims837 | Remits835 | Eligibility271:
     """One accepted transaction set's rows into ``rows``, counted in ``result``."""
+    if tx.code == "271":
+        responses = read_271(tx, prefix=f"F{index:04d}")
+        result.responses += len(responses.responses)
+        rows.responses += responses.responses
+        for pid, row in responses.payers.items():
+            rows.payers.setdefault(pid, {**row, "payer_type": "other"})
+        return responses
     if tx.code == "837":
         got = read_837(tx)
         result.claims += len(got.claims)
@@ -294,6 +306,7 @@ def _ingest(sources: list[Source]) -> Ingested:
         "remit_adjustments": adj_df[adj_df["remit_id"].isin(keep)].reset_index(drop=True),
         "remit_remarks": rem_df[rem_df["remit_id"].isin(keep)].reset_index(drop=True),
         "appeals": pd.DataFrame(columns=[f.name for f in TABLES["appeals"].fields]),
+        "eligibility": _responses(rows.responses),
     }
     notes = [
         "payer filing limits and appeal windows are not in X12: published defaults by payer "
@@ -313,6 +326,17 @@ def _ingest(sources: list[Source]) -> Ingested:
         unmatched_adjustments=adj_df[~adj_df["remit_id"].isin(keep)].reset_index(drop=True),
         unmatched_remarks=rem_df[~rem_df["remit_id"].isin(keep)].reset_index(drop=True),
     )
+
+
+def _responses(rows: list[dict]) -> pd.DataFrame:
+    """The 271 responses, a trace number seen again (files from several senders reuse them)
+    made unique by the position it was read at."""
+    frame = pd.DataFrame(rows, columns=TABLES["eligibility"].columns)
+    again = frame["response_id"].duplicated()
+    frame.loc[again, "response_id"] = [
+        f"{rid}.{i}" for i, rid in frame["response_id"][again].items()
+    ]
+    return frame
 
 
 def write_ingested(result: Ingested, out: Path) -> None:

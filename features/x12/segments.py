@@ -39,7 +39,7 @@ IMPLEMENTATIONS = {
 }
 #: Service-line segments by claim type: the content's own say in what an 837 is.
 SERVICE_SEGMENTS = {"SV1": "professional", "SV2": "institutional", "SV3": "dental"}
-MODELLED = {"837", "835"}
+MODELLED = {"837", "835", "271"}
 
 
 class X12FileError(ValueError):
@@ -283,8 +283,8 @@ def _close(
         problem = f"SE01 says {se[1]} segments, the set has {len(body) + 2}"
     elif code not in MODELLED:
         problem = (
-            f"transaction set {code or '(empty ST01)'} is not one claimrisk reads (837 claims and "
-            "835 remits; 270/271 and 276/277 are not modelled yet)"
+            f"transaction set {code or '(empty ST01)'} is not one claimrisk reads (837 claims, "
+            "835 remits and 271 eligibility responses; 276/277 are not modelled yet)"
         )
     claim_type = ""
     if problem is None and code == "837":

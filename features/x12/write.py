@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 SENDER, RECEIVER = "CLAIMRISK", "RECEIVER"
 VERSION_837P, VERSION_837I, VERSION_835 = "005010X222A1", "005010X223A2", "005010X221A1"
+VERSION_271 = "005010X279A1"
 #: contract payer type → SBR09 claim filing indicator (inverse of the reader's map)
 TYPE_FILING_INDICATOR = {
     "medicare": "MB",
@@ -87,8 +89,8 @@ class Envelope:
         count = 0
         for count, body in enumerate(bodies, start=1):
             control = f"{count:04d}"
-            # ST03 (implementation convention) is used by the 837, not by the 835
-            st = _seg("ST", transaction, control, self.version if transaction == "837" else "")
+            # ST03 (implementation convention) is used by the 837 and 271, not by the 835
+            st = _seg("ST", transaction, control, self.version if transaction != "835" else "")
             out += [st, *body, _seg("SE", len(body) + 2, control)]
         out += [_seg("GE", count, "1"), _seg("IEA", "1", self.control)]
         return "\n".join(out) + "\n"
@@ -403,5 +405,56 @@ def write_835(
 
 
 def write_x12(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
-    """The whole dataset as 837P, 837I and 835 files in ``folder`` (interchanges 1, 2 and 3)."""
-    return [*write_837(tables, folder), write_835(tables, folder)]
+    """The whole dataset as 837P, 837I, 835 and (when there are responses) 271 files in
+    ``folder`` (interchanges 1 to 4)."""
+    paths = [*write_837(tables, folder), write_835(tables, folder)]
+    if len(tables.get("eligibility", ())):
+        paths.append(write_271(tables, folder))
+    return paths
+
+
+def _response_271(row: Any, payer_name: str) -> list[str]:
+    """One eligibility row as the segments of a 271 between ST and SE: one transaction set per
+    response, since each has its own checked date (BHT04)."""
+    body = [
+        _seg("BHT", "0022", "11", row.response_id, _d8(row.checked_date), "1200"),
+        _seg("HL", "1", "", "20", "1"),
+        _seg("NM1", "PR", "2", payer_name, "", "", "", "", "PI", row.payer_id),
+        _seg("HL", "2", "1", "21", "1" if _present(row.member_id) else "0"),
+        _seg("NM1", "1P", "2", "CLAIMRISK PRACTICE", "", "", "", "", "XX", "1234567893"),
+    ]
+    reject = _seg("AAA", "N", "", row.reject_reason if _present(row.reject_reason) else "42", "C")
+    if not _present(row.member_id):  # no member named: a receiver-level rejection
+        return [*body, reject]
+    body += [
+        _seg("HL", "3", "2", "22", "0"),
+        _seg("TRN", "2", row.response_id, "9CLAIMRISK"),
+        _seg("NM1", "IL", "1", "MEMBER", "", "", "", "", "MI", row.member_id),
+    ]
+    if _present(row.patient_id) and row.patient_id != row.member_id:
+        body.append(_seg("REF", "EJ", row.patient_id))
+    if row.coverage_status == "rejected":
+        return [*body, reject]
+    for qualifier, value in (("346", row.plan_begin_date), ("347", row.plan_end_date)):
+        if _present(value):
+            body.append(_seg("DTP", qualifier, "D8", _d8(value)))
+    return [*body, _seg("EB", "1" if row.coverage_status == "active" else "6", "", "30")]
+
+
+def write_271(
+    tables: dict[str, pd.DataFrame],
+    folder: Path,
+    control: int = 4,
+    when: dt.datetime = dt.datetime(2026, 1, 1, 12, 0),
+    name: str = "eligibility_271.x12",
+) -> Path:
+    """The ``eligibility`` table as one 271 file (005010X279A1), a transaction per response."""
+    names = dict(zip(tables["payers"]["payer_id"], tables["payers"]["name"], strict=True))
+    bodies = (
+        _response_271(row, names.get(row.payer_id, row.payer_id))
+        for row in tables["eligibility"].itertuples(index=False)
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(Envelope("HB", VERSION_271, when, control).wrap("271", bodies))
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -13,7 +14,15 @@ from features.x12.ingest import ingest_bytes
 from serving.deps import AppMetrics, AppSettings, Caller, CurrentModel, Scorer
 from serving.errors import ClaimriskError, InvalidClaims, TooLarge
 from serving.pool import compute
-from serving.schemas import Explain, ScoreRequest, ScoreResponse, claim_columns, contract_problems
+from serving.schemas import (
+    Batch,
+    Explain,
+    ScoreRequest,
+    ScoreResponse,
+    body_responses,
+    claim_columns,
+    contract_problems,
+)
 from training import examples
 from training.model import ClaimriskModel
 from training.scoring import score_valid, score_x12
@@ -39,13 +48,22 @@ def refusal(
 
 
 def valid_columns(
-    claims: Sequence[Any], limit: int, where: str, model: ClaimriskModel
-) -> tuple[dict[str, list], dict[str, list]]:
-    """A request's claims as the scoring path's columns, once ``refusal`` has nothing to say."""
+    claims: Sequence[Any],
+    limit: int,
+    where: str,
+    model: ClaimriskModel,
+    eligibility_271: str | None = None,
+) -> Batch:
+    """A request's claims (and the 271 sent with them) as the scoring path's input, once
+    ``refusal`` has nothing to say."""
     refused = refusal(claims, limit, where, model)
+    responses, problems = body_responses(eligibility_271)
+    if refused is None and problems:
+        refused = InvalidClaims(f"{len(problems)} problem(s) in eligibility_271; nothing was "
+                                "scored", errors=problems[:50])  # fmt: skip
     if refused is not None:
         raise refused
-    return claim_columns(claims)
+    return claim_columns(claims, responses)
 
 
 #: An 837 body: the claims a billing system is about to submit, as it writes them.
@@ -73,14 +91,22 @@ async def score_claims(
     settings: AppSettings,
     metrics: AppMetrics,
 ) -> ScoreResponse:
-    header, lines = valid_columns(body.claims, settings.max_batch, "claims", loaded.model)
+    batch = valid_columns(
+        body.claims, settings.max_batch, "claims", loaded.model, body.eligibility_271
+    )
     if body.as_of is not None:
         history = getattr(request.app.state, "history", None)
         if history is None:
             raise InvalidClaims("as_of needs a store: start the service with --db URL")
         loaded = await run_in_threadpool(history.as_of, loaded, body.as_of)
     scores = await compute(
-        request.app, len(body.claims), score_valid, loaded.model, header, lines, body.explain
+        request.app,
+        len(body.claims),
+        partial(score_valid, eligibility=batch.eligibility),
+        loaded.model,
+        batch.header,
+        batch.lines,
+        body.explain,
     )
     await _remember(request, scores, loaded.version, caller, body.as_of)
     return _counted(ScoreResponse(model_version=loaded.version, scores=scores), metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import numpy as np
@@ -31,7 +32,7 @@ async def rank_denials(
     settings: AppSettings,
 ) -> RankResponse:
     claims = [d.claim for d in body.denials]
-    header, lines = valid_columns(claims, settings.max_batch, "denials", loaded.model)
+    batch = valid_columns(claims, settings.max_batch, "denials", loaded.model)
     denials = Denials(
         carc_codes=[d.carc_codes for d in body.denials],
         denied_amount=np.array([d.denied_amount for d in body.denials], dtype=float),
@@ -41,10 +42,10 @@ async def rank_denials(
     items = await compute(
         request.app,
         len(claims),
-        rank_valid,
+        partial(rank_valid, eligibility=batch.eligibility),
         loaded.model,
-        header,
-        lines,
+        batch.header,
+        batch.lines,
         denials,
         body.as_of,
         body.capacity,

@@ -1,0 +1,107 @@
+"""What the office knew of a claim's coverage: the latest eligibility response before submission.
+
+A response (a 271 the office received, a real-time check at scoring) is known from its checked
+date on. A claim submitted on day t reads the newest response for its patient and payer checked
+on or before t, for training rows and for a claim scored over HTTP alike, and from it three
+features (``registry.CLAIM_FEATURES``):
+
+- ``eligibility_coverage``: the coverage that response shows on the first date of service;
+- ``eligibility_days_since_check``: how old the response was at submission;
+- ``eligibility_plan_days_left``: days from the service to the plan's last day (negative: the
+  plan ended before the service, the lapse a biller can still catch).
+
+Coverage on the service date is defined once, here (:func:`coverage_on`): plan dates the payer
+reported decide first (a plan that ended before the service is ``ended`` even in a response that
+said active when it was sent), then the status itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.claim_features import Columns, as_columns
+from features.contract import ELIGIBILITY
+
+#: Coverage on the service date, as the feature's levels.
+COVERAGE_LEVELS = ("active", "ended", "not_started", "inactive", "rejected")
+_SHIFT = 1 << 21  # days since 1970 fit in 21 bits (as in features.history)
+
+
+def coverage_on(
+    status: np.ndarray, begin: np.ndarray, end: np.ndarray, service: np.ndarray
+) -> np.ndarray:
+    """Coverage on the service date from a response's status and plan dates (days, NaN unknown).
+
+    An inactive response whose plan ran past the service date says the service was covered (the
+    check came after the coverage ended); one that gives no end date leaves it ``inactive``.
+    """
+    out = np.where(status == "inactive", "inactive", status).astype(object)
+    ran_past = (status == "inactive") & (end >= service)
+    out[ran_past] = "active"
+    out[(status != "rejected") & (end < service)] = "ended"
+    out[(status != "rejected") & (begin > service)] = "not_started"
+    out[pd.isna(status)] = None
+    return out
+
+
+def latest_before(claims: Columns, responses: Columns) -> np.ndarray:
+    """Per claim, the row of the newest response for its patient and payer checked on or before
+    its submission day (-1: none). Ties on a day go to the row that comes last."""
+    n = len(claims["claim_id"])
+    if not len(responses["response_id"]):
+        return np.full(n, -1, dtype=np.int64)
+    resp_keys = _keys(responses["patient_id"], responses["payer_id"])
+    claim_keys = _keys(claims["patient_id"], claims["payer_id"])
+    codes, uniques = pd.factorize(pd.Series(resp_keys, dtype=object), use_na_sentinel=True)
+    claim_codes = pd.Index(uniques).get_indexer(pd.Series(claim_keys, dtype=object))
+    resp_day = np.nan_to_num(responses["checked_date"], nan=-1).astype(np.int64)
+    composite = codes.astype(np.int64) * _SHIFT + resp_day
+    composite[codes < 0] = -1
+    order = np.argsort(composite, kind="stable")
+    sorted_keys = composite[order]
+    day = np.nan_to_num(claims["submission_date"], nan=-1).astype(np.int64)
+    wanted = claim_codes.astype(np.int64) * _SHIFT + day
+    at = np.searchsorted(sorted_keys, wanted, side="right") - 1
+    found = (at >= 0) & (claim_codes >= 0) & (day >= 0)
+    found[found] &= sorted_keys[at[found]] // _SHIFT == claim_codes[found]
+    return np.where(found, order[np.maximum(at, 0)], -1)
+
+
+def _keys(patients: np.ndarray, payers: np.ndarray) -> np.ndarray:
+    """ "patient|payer" per row; None where either is unknown (such a row matches nothing)."""
+    out = np.empty(len(patients), dtype=object)
+    for i, (patient, payer) in enumerate(zip(patients.tolist(), payers.tolist(), strict=True)):
+        out[i] = None if patient is None or payer is None else f"{patient}|{payer}"
+    return out
+
+
+def eligibility_features(claims: Columns, eligibility: pd.DataFrame | None) -> Columns:
+    """The three eligibility features of each claim (unknown for every claim without a response,
+    and for all of them when there is no eligibility table)."""
+    n = len(claims["claim_id"])
+    if eligibility is None or not len(eligibility):
+        return {
+            "eligibility_coverage": np.full(n, None, dtype=object),
+            "eligibility_days_since_check": np.full(n, np.nan),
+            "eligibility_plan_days_left": np.full(n, np.nan),
+        }
+    responses = as_columns(eligibility, ELIGIBILITY)
+    row = latest_before(claims, responses)
+    found = row >= 0
+
+    def pick(column: str, missing: object) -> np.ndarray:
+        values = responses[column]
+        out = np.full(n, missing, dtype=values.dtype)
+        out[found] = values[row[found]]
+        return out
+
+    service = claims["service_date_from"]
+    end = pick("plan_end_date", np.nan)
+    return {
+        "eligibility_coverage": coverage_on(
+            pick("coverage_status", None), pick("plan_begin_date", np.nan), end, service
+        ),
+        "eligibility_days_since_check": claims["submission_date"] - pick("checked_date", np.nan),
+        "eligibility_plan_days_left": end - service,
+    }
