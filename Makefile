@@ -79,6 +79,7 @@ bench: install  ## speed and memory benchmarks: prints a table, writes bench/res
 	$(BIN)/python -m bench.features
 	$(BIN)/python -m bench.train
 	$(BIN)/python -m bench.x12
+	$(BIN)/python -m bench.edits
 	$(BIN)/python -m bench.serve  # needs wrk (apt-get install wrk)
 	$(BIN)/python -m bench.store  # needs PostgreSQL's initdb/pg_ctl (apt-get install postgresql)
 	$(BIN)/python -m bench.web

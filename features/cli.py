@@ -283,7 +283,7 @@ def export_x12_command(
     """Write a dataset as X12 837P/837I claims and 835 remits (pyx12-valid), and its eligibility
     responses as a 271."""
     from features.io import DatasetError, load_dataset
-    from features.x12.write import write_x12
+    from features.x12.write import write_271, write_x12
 
     try:
         tables, _ = load_dataset(data)
@@ -298,7 +298,10 @@ def export_x12_command(
             err=True,
         )
         raise typer.Exit(1)
-    for path in write_x12(tables, out):
+    paths = write_x12(tables, out)
+    if len(tables.get("eligibility", ())):
+        paths.append(write_271(tables, out))
+    for path in paths:
         typer.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
 

@@ -23,3 +23,5 @@ MINOR_PROCEDURES: tuple[str, ...] = ("20610", "20552")
 THERAPY_MODIFIERS: tuple[str, ...] = ("GP", "GO", "GN")
 #: Codes billed with a side (RT/LT).
 LATERAL_CODES: tuple[str, ...] = ("73560", "73721", "20610", "29881", "27447")
+#: Chiropractic manipulative treatment codes; Medicare pays them only as active treatment (AT).
+CHIROPRACTIC_MANIPULATION: tuple[str, ...] = ("98940", "98941", "98942")

@@ -27,6 +27,7 @@ from serving.routes import claims, health, model, queue, worklist
 from serving.settings import Settings
 from serving.state import Loaded, ModelSlot, load
 from store.users import KeyCheck
+from training.edits.book import EditBook
 
 log = logging.getLogger("claimrisk.serving")
 
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, loaded: Loaded | None = None) -
     app.state.settings = settings
     app.state.slot = ModelSlot(loaded, settings.tracking_uri)
     app.state.metrics = Metrics()
+    app.state.edits = EditBook.load(settings.edits) if settings.edits else None
     app.state.store = open_store(settings.database_url) if settings.database_url else None
     app.state.keys = KeyCheck(app.state.store) if app.state.store is not None else None
     app.state.history = History(app.state.store) if app.state.store is not None else None

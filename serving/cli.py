@@ -16,6 +16,7 @@ from features import cli as features_cli
 from features.flat import cli as flat_cli
 from store import cli as store_cli
 from training import cli as training_cli
+from training.edits import cli as edits_cli
 
 app = typer.Typer(
     name="claimrisk",
@@ -27,6 +28,7 @@ app = typer.Typer(
 features_cli.register(app)
 flat_cli.register(app)
 training_cli.register(app)
+edits_cli.register(app)
 store_cli.register(app)
 
 
@@ -76,6 +78,10 @@ def serve_command(
             "--db", help="The store (users, worklist, KPIs, scores): env CLAIMRISK_DATABASE_URL."
         ),
     ] = None,
+    edits: Annotated[
+        Path | None,
+        typer.Option(help="An edit book (`claimrisk edits mine`): scores list the edits tripped."),
+    ] = None,
 ) -> None:
     """Serve the scoring and worklist API (uvicorn). Keys: CLAIMRISK_API_KEYS=k1,k2; admin
     keys (reload) apart: CLAIMRISK_ADMIN_KEYS."""
@@ -92,6 +98,7 @@ def serve_command(
         "tracking_uri": tracking_uri,
         "allow_anonymous": no_auth or None,
         "database_url": db,
+        "edits": edits,
     }
     given = {k: v for k, v in given.items() if v is not None}
     try:
@@ -182,23 +189,29 @@ def score_command(
     explain: Explain = "none",
     skip_invalid: SkipInvalid = False,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
+    edits: Annotated[
+        Path | None,
+        typer.Option(help="An edit book (`claimrisk edits mine`): list the edits each trips."),
+    ] = None,
 ) -> None:
     """Score a file of claims offline through the same path as the API. Claims that break the
     contract, or could not be read from an 837, are written to OUT's .rejects.csv, and the exit
     status is 1 unless --skip-invalid."""
     from serving.offline import score_file, score_x12_files
     from training.bundle import BundleError
+    from training.edits.book import EditBook, EditsError
 
     if x12 and (input or data):
         typer.echo("error: give one of --input FILE, --data DIR or --x12 FILE...", err=True)
         raise typer.Exit(2)
     try:
+        book = EditBook.load(edits) if edits else None
         if x12:
-            outcome = score_x12_files(model, x12, out, explain, tracking_uri)
+            outcome = score_x12_files(model, x12, out, explain, tracking_uri, book)
         else:
             source = _one_source(input, data, "--input")
-            outcome = score_file(model, source, out, explain, tracking_uri)
-    except (BundleError, FileNotFoundError, ValueError) as exc:
+            outcome = score_file(model, source, out, explain, tracking_uri, book)
+    except (BundleError, EditsError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     _report(out, outcome, "claims scored", skip_invalid)

@@ -17,6 +17,7 @@ import asyncio
 import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,11 +29,14 @@ LANE_PATH = "/v1/claims/score"
 _WORKER: dict[str, Any] = {}  # the model of a lane process
 
 
-def _load(source: str, tracking_uri: str | None, max_batch: int) -> None:
-    """Process initializer: load (and smoke-test) the model the service is serving."""
+def _load(source: str, tracking_uri: str | None, max_batch: int, edits: str | None) -> None:
+    """Process initializer: load (and smoke-test) the model the service is serving, and its
+    edit book."""
     from serving.state import load
+    from training.edits.book import EditBook
 
-    _WORKER.update(model=load(source, tracking_uri).model, max_batch=max_batch)
+    book = EditBook.load(Path(edits)) if edits else None
+    _WORKER.update(model=load(source, tracking_uri).model, max_batch=max_batch, edits=book)
 
 
 def _ready() -> bool:
@@ -67,7 +71,12 @@ def score_bytes(body: bytes, version: str) -> tuple[int, bytes, list[float]]:
     except ClaimriskError as refused:
         return refused.status, json.dumps({"detail": refused.detail, **refused.extra}).encode(), []
     scores = score_valid(
-        model, batch.header, batch.lines, request.explain, eligibility=batch.eligibility
+        model,
+        batch.header,
+        batch.lines,
+        request.explain,
+        eligibility=batch.eligibility,
+        edits=_WORKER["edits"],
     )
     response = ScoreResponse(model_version=version, scores=scores)
     probabilities = [s["denial_probability"] for s in scores]
@@ -82,7 +91,12 @@ def open_lane(app: FastAPI, warm: bool = True) -> None:
         max_workers=settings.large_batch_slots,
         mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded server
         initializer=_load,
-        initargs=(current.source, settings.tracking_uri, settings.max_batch),
+        initargs=(
+            current.source,
+            settings.tracking_uri,
+            settings.max_batch,
+            str(settings.edits) if settings.edits else None,
+        ),
     )
     if warm:
         app.state.lane.submit(_ready)

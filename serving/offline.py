@@ -22,6 +22,7 @@ from features.labels import open_denials
 from features.validate import REJECT_COLUMNS, validate_claims
 from features.x12.ingest import ingest
 from serving.state import load
+from training.edits.book import EditBook
 from training.scoring import Denials, Scored, flat_scores, rank_valid, score_claims, score_x12
 from training.tracking import flatten, json_shaped, unflatten
 
@@ -97,7 +98,12 @@ def _claims_of(source: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str], pd.
 
 
 def score_file(
-    model: str, input: Path, out: Path, explain: str = "none", tracking_uri: str | None = None
+    model: str,
+    input: Path,
+    out: Path,
+    explain: str = "none",
+    tracking_uri: str | None = None,
+    edits: EditBook | None = None,
 ) -> Outcome:
     """Score a flat file or a dataset folder; rejected claims go to ``<out>.rejects.csv`` (and
     are listed in ``out`` as rejected)."""
@@ -111,6 +117,7 @@ def score_file(
         lines,
         explain,  # type: ignore[arg-type]
         eligibility=responses,
+        edits=edits,
     )
     result = flat_scores(scored, order)
     result["model_version"] = loaded.version
@@ -123,7 +130,12 @@ def score_file(
 
 
 def score_x12_files(
-    model: str, paths: list[Path], out: Path, explain: str = "none", tracking_uri: str | None = None
+    model: str,
+    paths: list[Path],
+    out: Path,
+    explain: str = "none",
+    tracking_uri: str | None = None,
+    edits: EditBook | None = None,
 ) -> Outcome:
     """Score the claims of 837 files before submission: one row per CLM read, with the API's
     fields. What could not be read (a claim, a transaction set, a file) goes to the rejects file
@@ -131,7 +143,7 @@ def score_x12_files(
     if out.suffix not in FORMATS:
         write(pd.DataFrame(), out)
     loaded = load(model, tracking_uri)
-    result = score_x12(loaded.model, ingest(paths), explain)  # type: ignore[arg-type]
+    result = score_x12(loaded.model, ingest(paths), explain, edits)  # type: ignore[arg-type]
     unread = pd.DataFrame(
         [
             (

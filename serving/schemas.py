@@ -266,6 +266,24 @@ class CategoryProbability(BaseModel):
     probability: float
 
 
+class FixScore(BaseModel):
+    fix: str
+    action: str = Field(description="What the biller changes on the claim.")
+    needs: str | None = Field(
+        None, description="What must be obtained first (an authorization, a 271); none: an edit."
+    )
+    risk: float = Field(description="The claim's denial probability as it stands.")
+    risk_after: float = Field(description="Its denial probability with the fix, scored again.")
+    removes: float = Field(description="risk - risk_after: what the fix is worth.")
+
+
+class TrippedEdit(BaseModel):
+    id: str
+    says: str = Field(description="The mined rule in words, with its rate, support and since.")
+    category: str
+    condition: str
+
+
 class ClaimScore(BaseModel):
     claim_id: str
     denial_probability: float
@@ -273,6 +291,16 @@ class ClaimScore(BaseModel):
     likely_categories: list[CategoryProbability]
     factors: list[Factor] | None = None
     actions: list[str] | None = None
+    fixes: list[FixScore] | None = Field(
+        None,
+        description="Each fix that applies to an explained claim, the claim scored again with it "
+        "made, most risk removed first.",
+    )
+    edits: list[TrippedEdit] | None = Field(
+        None,
+        description="The enabled payer edits (mined from history, reviewed by a person) the claim "
+        "trips, highest denial rate first; present when the service has an edit book.",
+    )
     unknown_codes: list[str] = Field(
         default_factory=list,
         description="Codes the model never saw in training: scored, with less confidence.",

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     #: A folder of appeal letter templates (``<category>.txt``, Jinja2) that take the place of
     #: the shipped ones in ``web/templates/letters`` (web.letters).
     letters_dir: Path | None = None
+    #: An edit book (``claimrisk edits mine``): scores list the enabled edits a claim trips.
+    edits: Path | None = None
 
     @model_validator(mode="after")
     def _keys_apart(self) -> Settings:

@@ -13,11 +13,15 @@ from store import db, schema
 
 
 def read_tables(eng: Engine) -> dict[str, pd.DataFrame]:
-    """Every contract table, in the contract's columns and types. Superseded claims and
-    reversed remits stay: training sees history as it happened (labels read CLP02 = 22)."""
+    """Every contract table the store keeps, in the contract's columns and types. Superseded
+    claims and reversed remits stay: training sees history as it happened (labels read CLP02 =
+    22). Eligibility responses are not kept in the store yet: a dataset needing them keeps its
+    own ``eligibility`` table."""
     out = {}
     with eng.connect() as conn:
         for name, spec in TABLES.items():
+            if name not in schema.metadata.tables:
+                continue
             table = schema.metadata.tables[name]
             query = select(*(table.c[f.name] for f in spec.fields))
             out[name] = typed(db.frame(conn, query, spec.columns), name)

@@ -16,7 +16,7 @@ from features.generate import WorldConfig, generate
 from features.io import validate_folder
 from features.x12.ingest import ingest, write_ingested
 from features.x12.segments import X12FileError, read_file
-from features.x12.write import write_x12
+from features.x12.write import write_271, write_x12
 from serving.cli import app
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "x12"
@@ -113,7 +113,7 @@ def test_a_file_without_isa_names_itself(tmp_path):
 def round_trip(tmp_path_factory):
     tables, _ = generate(WorldConfig(n_claims=5_000, seed=17))
     folder = tmp_path_factory.mktemp("x12")
-    paths = write_x12(tables, folder)
+    paths = [*write_x12(tables, folder), write_271(tables, folder)]
     return tables, paths, ingest(paths)
 
 

@@ -30,7 +30,8 @@ from features.labels import appeal_deadline
 from features.validate import REJECT_COLUMNS, validate_claims
 from features.x12.claims837 import NOT_IN_837
 from features.x12.ingest import Ingested
-from training import explain
+from training import explain, fixes
+from training.edits.book import EditBook
 from training.model import ClaimriskModel
 from training.unknowns import marginal_contributions, marginalise
 
@@ -45,6 +46,8 @@ FLAT_COLUMNS = (
     *(f"category_{k}{s}" for k in (1, 2, 3) for s in ("", "_probability")),
     "factors",
     "actions",
+    "fixes",
+    "edits",
     "unknown_codes",
     "unknown_inputs",
     "denial_probability_low",
@@ -72,6 +75,7 @@ def score_claims(
     explain_mode: Explain,
     unknown: Sequence[str] = (),
     eligibility: pd.DataFrame | None = None,
+    edits: EditBook | None = None,
 ) -> Scored:
     """Validate, then score every claim that passed (input order), each reading the latest of
     ``eligibility``'s valid responses for its patient and payer."""
@@ -87,7 +91,7 @@ def score_claims(
     if responses is not None:  # the responses rejects names are left out, not guessed at
         bad_rows = rejects.loc[rejects["table"] == "eligibility", "row"].dropna().astype(int) - 1
         responses = responses.drop(index=bad_rows.unique())
-    scores = score_valid(model, ok_claims, ok_lines, explain_mode, unknown, responses)
+    scores = score_valid(model, ok_claims, ok_lines, explain_mode, unknown, responses, edits)
     return Scored(scores, rejects)
 
 
@@ -100,7 +104,12 @@ class ScoredX12:
     read_errors: list[dict[str, Any]]  # file, segment, what, id, reason
 
 
-def score_x12(model: ClaimriskModel, ingested: Ingested, explain_mode: Explain) -> ScoredX12:
+def score_x12(
+    model: ClaimriskModel,
+    ingested: Ingested,
+    explain_mode: Explain,
+    edits: EditBook | None = None,
+) -> ScoredX12:
     """Score the claims of 837 content read by ``features.x12.ingest``.
 
     The columns an 837 never carries (``NOT_IN_837``) are unknown, not absent, and so are the
@@ -134,7 +143,7 @@ def score_x12(model: ClaimriskModel, ingested: Ingested, explain_mode: Explain) 
     # without them, whether the office holds a response is unknown too, not "none on file"
     unknown = NOT_IN_837 if len(responses) else (*NOT_IN_837, "eligibility")
     scored = (
-        score_claims(model, claims, lines, explain_mode, unknown, responses)
+        score_claims(model, claims, lines, explain_mode, unknown, responses, edits)
         if len(claims)
         else Scored([], pd.DataFrame(columns=list(REJECT_COLUMNS)))
     )
@@ -148,10 +157,13 @@ def score_valid(
     explain_mode: Explain,
     unknown: Sequence[str] = (),
     eligibility: pd.DataFrame | None = None,
+    edits: EditBook | None = None,
 ) -> list[dict[str, Any]]:
     """Per validated claim: calibrated denial probability, band, likely categories, unknown
-    codes and, for explained claims, factors and actions. ``eligibility`` holds the responses
-    on file for the claims' patients (``features.eligibility``).
+    codes and, for explained claims, factors, actions and each fix re-scored
+    (``training.fixes``). ``eligibility`` holds the responses on file for the claims' patients
+    (``features.eligibility``); with an edit book, each claim lists the enabled payer edits it
+    trips (``training.edits``).
 
     ``unknown`` names contract columns the claims cannot tell (an 837 has no eligibility check
     date): they are marginalised (``training.unknowns``), and each score says which inputs were
@@ -159,11 +171,8 @@ def score_valid(
     """
     encoded = model.pipeline.encode(claims, lines, eligibility)
     x = encoded.matrix
-    marginal = marginalise(model, x, unknown) if unknown and model.donors is not None else None
-    p = model.denial_probability(x) if marginal is None else marginal.probability
-    band = model.risk_band(p)
-    cats = model.category_probabilities(x) if marginal is None else marginal.categories
-    top = np.argsort(-cats, axis=1)[:, :3]
+    risk = _risk(model, x, unknown)
+    band = model.risk_band(risk.probability)
     explained = {"all": np.ones(len(x), bool), "none": np.zeros(len(x), bool)}.get(
         explain_mode, band != "low"
     )
@@ -172,29 +181,17 @@ def score_valid(
     if len(rows):
         contributions = (
             model.denial_contributions(x[rows])
-            if marginal is None
+            if not unknown or model.donors is None
             else marginal_contributions(model, x[rows], unknown)
         )
     position = {r: i for i, r in enumerate(rows.tolist())}
+    fixed = _fixes(model, claims, lines, rows, risk.probability, unknown, eligibility)
+    tripped = edits.trips(claims, lines, eligibility) if edits is not None else None
     out = []
     for i, claim_id in enumerate(_claim_ids(claims)):
-        item: dict[str, Any] = {
-            "claim_id": claim_id,
-            "denial_probability": round(float(p[i]), 6),
-            "risk_band": band[i],
-            "likely_categories": [
-                {"category": CATEGORIES[k], "probability": round(float(cats[i, k]), 4)}
-                for k in top[i]
-            ],
-            "unknown_codes": encoded.unseen[i],
-        }
-        if unknown:
-            item["unknown_inputs"] = list(unknown)
-            item["denial_probability_range"] = (
-                None
-                if marginal is None
-                else [round(float(marginal.low[i]), 6), round(float(marginal.high[i]), 6)]
-            )
+        item = _item(claim_id, i, risk, band[i], encoded.unseen[i], unknown)
+        if tripped is not None:
+            item["edits"] = tripped[i]
         if i in position:
             context = explain.Context(
                 values=x[i],
@@ -206,7 +203,99 @@ def score_valid(
             )
             item["factors"] = explain.factors(contributions[position[i]], context)
             item["actions"] = explain.actions(item["factors"])
+            item["fixes"] = fixed[i]
         out.append(item)
+    return out
+
+
+@dataclass(frozen=True)
+class _Risk:
+    """Denial probability and P(category | denied), marginalised over the unknown inputs (with
+    the range of the probability over them) or plain."""
+
+    probability: np.ndarray
+    categories: np.ndarray
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+
+
+def _risk(model: ClaimriskModel, x: np.ndarray, unknown: Sequence[str]) -> _Risk:
+    """The scoring path's probabilities of encoded claims: every score and every re-scored fix."""
+    if unknown and model.donors is not None:
+        m = marginalise(model, x, unknown)
+        return _Risk(m.probability, m.categories, m.low, m.high)
+    return _Risk(model.denial_probability(x), model.category_probabilities(x))
+
+
+def _item(
+    claim_id: str, i: int, risk: _Risk, band: str, unseen: list[str], unknown: Sequence[str]
+) -> dict[str, Any]:
+    top = np.argsort(-risk.categories[i])[:3]
+    item: dict[str, Any] = {
+        "claim_id": claim_id,
+        "denial_probability": round(float(risk.probability[i]), 6),
+        "risk_band": band,
+        "likely_categories": [
+            {"category": CATEGORIES[k], "probability": round(float(risk.categories[i, k]), 4)}
+            for k in top
+        ],
+        "unknown_codes": unseen,
+    }
+    if unknown:
+        item["unknown_inputs"] = list(unknown)
+        item["denial_probability_range"] = (
+            None
+            if risk.low is None
+            else [round(float(risk.low[i]), 6), round(float(risk.high[i]), 6)]
+        )
+    return item
+
+
+def _fixes(
+    model: ClaimriskModel,
+    claims: pd.DataFrame | dict,
+    lines: pd.DataFrame | dict,
+    rows: np.ndarray,
+    base: np.ndarray,
+    unknown: Sequence[str],
+    eligibility: pd.DataFrame | None,
+) -> dict[int, list[dict[str, Any]]]:
+    """Per explained claim (by row), each fix that applies, re-scored through ``_risk``."""
+    if not len(rows):
+        return {}
+    headers, by_claim = _records(claims), _lines_by_claim(lines)
+    found: list[tuple[int, dict[str, Any], dict, list]] = []
+    for r in rows.tolist():
+        head = headers[r]
+        for n, (fix, h, ln) in enumerate(fixes.variants(head, by_claim.get(head["claim_id"], []))):
+            variant_id = f"{head['claim_id']}~{n}"
+            found.append((r, fix, {**h, "claim_id": variant_id},
+                          [{**x, "claim_id": variant_id} for x in ln]))  # fmt: skip
+    if not found:
+        return {r: [] for r in rows.tolist()}
+    v_claims = pd.DataFrame([f[2] for f in found])
+    v_lines = pd.DataFrame([x for f in found for x in f[3]])
+    checked = fixes.confirmed_coverage(v_claims, [f[1]["fix"] for f in found])
+    given = [e for e in (eligibility, checked) if e is not None and len(e)]
+    responses = pd.concat(given, ignore_index=True) if given else None
+    after = _risk(model, model.pipeline.encode(v_claims, v_lines, responses).matrix, unknown)
+    out: dict[int, list[tuple[dict, float]]] = {r: [] for r in rows.tolist()}
+    for (r, fix, _, _), p in zip(found, after.probability.tolist(), strict=True):
+        out[r].append((fix, p))
+    return {r: fixes.ranked(float(base[r]), got) for r, got in out.items()}
+
+
+def _records(claims: pd.DataFrame | dict) -> list[dict[str, Any]]:
+    if isinstance(claims, pd.DataFrame):
+        return claims.to_dict("records")
+    names = list(claims)
+    return [dict(zip(names, values, strict=True)) for values in zip(*claims.values(), strict=True)]
+
+
+def _lines_by_claim(lines: pd.DataFrame | dict) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for line in _records(lines):
+        out.setdefault(line["claim_id"], []).append(line)
     return out
 
 
@@ -224,6 +313,8 @@ def flat_scores(scored: Scored, claim_order: Sequence[str]) -> pd.DataFrame:
             row[f"category_{k}"], row[f"category_{k}_probability"] = c["category"], c["probability"]
         row["factors"] = json.dumps(s["factors"]) if s.get("factors") is not None else None
         row["actions"] = json.dumps(s["actions"]) if s.get("actions") is not None else None
+        row["edits"] = json.dumps(s["edits"]) if s.get("edits") is not None else None
+        row["fixes"] = json.dumps(s["fixes"]) if s.get("fixes") is not None else None
         row["unknown_codes"] = "|".join(s["unknown_codes"])
         row["unknown_inputs"] = "|".join(s.get("unknown_inputs", []))
         spread = s.get("denial_probability_range") or (None, None)

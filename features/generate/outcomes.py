@@ -122,8 +122,8 @@ def hazard_shapes(d: pd.DataFrame, world: World) -> dict[str, np.ndarray]:
 
 def calibrate_scales(
     shapes: dict[str, np.ndarray], timely: np.ndarray, payer_type: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Per-claim probability of each mechanism, scaled per payer type to the targets.
+) -> dict[str, dict[str, float]]:
+    """Per payer type, the scale of each mechanism that brings the population to the targets.
 
     Timely filing is not scaled: past the limit a claim is denied, whatever the target says.
     The soft mechanisms share what remains of the payer type's target rate in the target mix.
@@ -131,8 +131,7 @@ def calibrate_scales(
     rescales every mechanism towards its own target share, which absorbs both the compounding of
     mechanisms and the cap at MAX_P on concentrated hazards.
     """
-    probs = {m: np.zeros_like(timely) for m in shapes}
-    probs["timely_filing"] = timely
+    scales: dict[str, dict[str, float]] = {}
     for ptype in np.unique(payer_type):
         rows = payer_type == ptype
         mix = targets.reason_mix(ptype)
@@ -149,9 +148,38 @@ def calibrate_scales(
             for m in shapes:
                 achieved = max((weight * p[m]).mean(), 1e-12)
                 scale[m] *= (soft_mass * mix[m] / total_soft / achieved) ** 0.9
+        scales[str(ptype)] = scale
+    return scales
+
+
+def mechanism_probabilities(
+    shapes: dict[str, np.ndarray],
+    timely: np.ndarray,
+    payer_type: np.ndarray,
+    scales: dict[str, dict[str, float]],
+) -> dict[str, np.ndarray]:
+    """Per claim, the probability of each mechanism under the population's ``scales``."""
+    probs = {m: np.zeros_like(timely) for m in shapes}
+    probs["timely_filing"] = timely
+    for ptype, scale in scales.items():
+        rows = payer_type == ptype
         for m in shapes:
-            probs[m][rows] = np.minimum(scale[m] * h[m], MAX_P)
+            probs[m][rows] = np.minimum(scale[m] * shapes[m][rows], MAX_P)
     return probs
+
+
+def denial_probabilities(
+    world: World, d: pd.DataFrame, scales: dict[str, dict[str, float]] | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, float]]]:
+    """The true P(denied) of each claim with drivers ``d``, P(reason | denied), and the scales
+    (calibrated on ``d`` itself unless given: a changed claim keeps the world it was drawn in)."""
+    ptype = world.payers["payer_type"].to_numpy()[d["payer"].to_numpy()]
+    timely = np.where(d["late"].to_numpy(), 0.95, 0.0005)
+    shapes = hazard_shapes(d, world)
+    scales = scales if scales is not None else calibrate_scales(shapes, timely, ptype)
+    probs = mechanism_probabilities(shapes, timely, ptype, scales)
+    pm = np.stack([probs[c] for c in DENIAL_CATEGORIES], axis=1)
+    return 1 - np.prod(1 - pm, axis=1), pm / pm.sum(axis=1, keepdims=True), scales
 
 
 def _draw_choice(
@@ -185,14 +213,8 @@ def draw_outcomes(
     n = len(claims)
     payer = d["payer"].to_numpy()
     ptype = payers["payer_type"].to_numpy()[payer]
-    late = d["late"].to_numpy()
-    timely = np.where(late, 0.95, 0.0005)
-    shapes = hazard_shapes(d, world)
-    probs = calibrate_scales(shapes, timely, ptype)
     cats = list(DENIAL_CATEGORIES)
-    pm = np.stack([probs[c] for c in cats], axis=1)
-    p_denial = 1 - np.prod(1 - pm, axis=1)
-    q = pm / pm.sum(axis=1, keepdims=True)
+    p_denial, q, _ = denial_probabilities(world, d)
 
     denied = rng.random(n) < p_denial
     cat_idx = (q.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1).clip(0, len(cats) - 1)

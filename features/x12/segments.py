@@ -284,7 +284,8 @@ def _close(
     elif code not in MODELLED:
         problem = (
             f"transaction set {code or '(empty ST01)'} is not one claimrisk reads (837 claims, "
-            "835 remits and 271 eligibility responses; 276/277 are not modelled yet)"
+            "835 remits and 271 eligibility responses; 270 inquiries and 276/277 claim status "
+            "are not modelled)"
         )
     claim_type = ""
     if problem is None and code == "837":

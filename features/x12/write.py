@@ -405,12 +405,9 @@ def write_835(
 
 
 def write_x12(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
-    """The whole dataset as 837P, 837I, 835 and (when there are responses) 271 files in
-    ``folder`` (interchanges 1 to 4)."""
-    paths = [*write_837(tables, folder), write_835(tables, folder)]
-    if len(tables.get("eligibility", ())):
-        paths.append(write_271(tables, folder))
-    return paths
+    """The claims and their outcomes as 837P, 837I and 835 files in ``folder`` (interchanges
+    1, 2 and 3); the eligibility responses are ``write_271``'s."""
+    return [*write_837(tables, folder), write_835(tables, folder)]
 
 
 def _response_271(row: Any, payer_name: str) -> list[str]:

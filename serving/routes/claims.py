@@ -102,7 +102,7 @@ async def score_claims(
     scores = await compute(
         request.app,
         len(body.claims),
-        partial(score_valid, eligibility=batch.eligibility),
+        partial(score_valid, eligibility=batch.eligibility, edits=request.app.state.edits),
         loaded.model,
         batch.header,
         batch.lines,
@@ -135,7 +135,9 @@ async def score_837(
     claims = len(ingested.tables["claims"])
     if claims > settings.max_batch:
         raise TooLarge(f"{claims} claims in the 837: send at most {settings.max_batch} per request")
-    result = await compute(request.app, claims, score_x12, loaded.model, ingested, explain)
+    result = await compute(
+        request.app, claims, score_x12, loaded.model, ingested, explain, request.app.state.edits
+    )
     errors = result.read_errors + [
         {
             "file": "request.x12",

@@ -139,7 +139,7 @@ def test_a_strange_claim_id_is_a_422_not_a_500(client, raw_id, caplog):
 def test_internal_errors_are_counted_and_logged_by_type_only(loaded, monkeypatch, caplog):
     import serving.routes.claims as route
 
-    def explode(*args):
+    def explode(*args, **kwargs):
         raise KeyError("P-EXAMPLE-01 C-EXAMPLE-0001")
 
     monkeypatch.setattr(route, "score_valid", explode)

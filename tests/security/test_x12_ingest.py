@@ -223,7 +223,8 @@ def test_unmodelled_transactions_are_rejected_with_a_reason(tmp_path):
     assert f.claims == 0 and "837D dental" in f.rejected[0].reason
     eligibility = _one_set(ISA_LONG).replace("ST*837*", "ST*270*")
     f = ingest([_write(tmp_path, "270.x12", eligibility)]).files[0]
-    assert "270/271" in f.rejected[0].reason and f.error  # nothing in it could be read
+    assert "270 inquiries" in f.rejected[0].reason and f.error  # nothing in it could be read
+    assert "271 eligibility responses" in f.rejected[0].reason  # what it does read
 
 
 def test_837_type_comes_from_st03_gs08_and_content_and_disagreement_is_said(tmp_path):
