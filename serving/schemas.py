@@ -259,6 +259,13 @@ class Factor(BaseModel):
     contribution: float = Field(description="SHAP contribution to the denial log-odds.")
     reason: str
     action: str
+    fixable: bool = Field(
+        description="Whether a biller can act on it on this claim before it is sent."
+    )
+    team: str = Field(
+        description="Who owns the cause: billing, front_desk, clinical, credentialing or "
+        "payer_policy (a payer's rule the claim can only comply with)."
+    )
 
 
 class CategoryProbability(BaseModel):

@@ -381,4 +381,4 @@ def test_a_factor_names_the_level_not_the_models_code(trained):
     )
     found = explain.factors(push, context)
     assert found[0]["feature"] == name
-    assert f"({levels[name][1]})" in found[0]["reason"] and "(value 1)" not in found[0]["reason"]
+    assert levels[name][1] in found[0]["reason"] and "(value 1)" not in found[0]["reason"]

@@ -51,9 +51,30 @@ class Context:
     def __getitem__(self, feature: str) -> float:
         return float(self.values[INDEX[feature]])
 
+    def named(self, feature: str) -> str:
+        """A feature's value as shown ("COM01", "M54.50"), or "unknown"."""
+        return self.shown(self.names.index(feature)) or "unknown"
+
+    @property
+    def payer_name(self) -> str:
+        if self.payer:
+            return self.payer
+        known = "payer_id" in self.names and self.shown(self.names.index("payer_id"))
+        return known or "this payer"
+
+    @property
+    def provider_known(self) -> bool:
+        """Whether history knows this provider (an unseen one has the practice-wide rates)."""
+        return not np.isnan(self["provider_npi"])
+
 
 def _pct(v: float) -> str:
     return "unknown" if np.isnan(v) else f"{v:.0%}"
+
+
+def _share(v: float, of: str) -> str:
+    """' (38% of its claims)', or nothing when the rate is unknown."""
+    return "" if np.isnan(v) else f" ({v:.0%} of {of})"
 
 
 def _filing(days: float) -> str:
@@ -68,6 +89,11 @@ def _filing(days: float) -> str:
 RISK_WHEN_ABSENT = frozenset({"prior_auth_present", "eligibility_verified"})
 
 Sentence = Callable[[Context], tuple[str, str]]
+#: What is said of a provider history does not know (its rates are the practice-wide ones).
+NEW_PROVIDER = (
+    "This provider has no denial history here yet: it is scored at the practice-wide rates",
+    "Check the provider is enrolled and credentialed with this payer before the first claims",
+)
 
 SENTENCES: dict[str, Sentence] = {
     "prior_auth_present": lambda c: (
@@ -180,17 +206,29 @@ SENTENCES: dict[str, Sentence] = {
         "Review the modifiers on each line",
     ),
     "hist_provider_rate": lambda c: (
-        f"This provider's claims are denied often ({_pct(c['hist_provider_rate'])})",
-        "Review this provider's recent denials for a repeating cause",
+        f"This provider's claims are denied often ({_pct(c['hist_provider_rate'])})"
+        if c.provider_known
+        else NEW_PROVIDER[0],
+        "Review this provider's recent denials for a repeating cause"
+        if c.provider_known
+        else NEW_PROVIDER[1],
     ),
     "hist_provider_rate_90d": lambda c: (
         f"This provider's denial rate rose recently ({_pct(c['hist_provider_rate_90d'])} "
-        "in 90 days)",
-        "Review this provider's recent denials for a repeating cause",
+        "in 90 days)"
+        if c.provider_known
+        else NEW_PROVIDER[0],
+        "Review this provider's recent denials for a repeating cause"
+        if c.provider_known
+        else NEW_PROVIDER[1],
     ),
     "provider_npi": lambda c: (
-        "This rendering provider's claims carry extra denial risk",
-        "Check credentialing and documentation habits for this provider",
+        "This rendering provider's claims carry extra denial risk"
+        if c.provider_known
+        else NEW_PROVIDER[0],
+        "Check credentialing and documentation habits for this provider"
+        if c.provider_known
+        else NEW_PROVIDER[1],
     ),
     "hist_provider_documentation_rate": lambda c: (
         "This provider's claims are often denied for missing documentation",
@@ -209,16 +247,174 @@ SENTENCES: dict[str, Sentence] = {
         f"({_pct(c['hist_provider_payer_rate'])})",
         "Check enrolment and the payer's rules for this provider",
     ),
+    **{
+        name: lambda c: (
+            f"Claims to {c.payer_name} are denied more often than most"
+            + _share(c["hist_payer_rate"], "its claims"),
+            f"Check {c.payer_name}'s current billing rules for this service",
+        )
+        for name in ("payer_id", "payer_type", "hist_payer_rate", "hist_payer_rate_90d")
+    },
+    **{
+        name: lambda c: (
+            f"{c.payer_name} often denies {c.procedure or 'this procedure'}"
+            + _share(c["hist_payer_proc_rate_max"], "its claims"),
+            f"Check {c.payer_name}'s coverage and authorization rules for "
+            f"{c.procedure or 'this procedure'}",
+        )
+        for name in (
+            "primary_procedure",
+            "primary_procedure_family",
+            "hist_payer_proc_rate",
+            "hist_payer_proc_rate_max",
+            "hist_payer_proc_rate_90d_max",
+        )
+    },
+    **{
+        name: lambda c: (
+            f"The first diagnosis ({c.diagnosis or c.named('primary_diagnosis')}) is one "
+            f"{c.payer_name} denies often" + _share(c["hist_payer_dx_chapter_rate"], "its claims"),
+            "Check that the first diagnosis is the one that supports the billed services",
+        )
+        for name in ("primary_diagnosis", "primary_diagnosis_chapter", "hist_payer_dx_chapter_rate")
+    },
+    "eligibility_coverage": lambda c: (
+        f"The latest eligibility response shows the coverage {c.named('eligibility_coverage')} "
+        "on the date of service",
+        "Run a real-time eligibility check (270/271); bill the coverage it confirms",
+    ),
+    "eligibility_plan_days_left": lambda c: (
+        (
+            f"The patient's plan ended {-c['eligibility_plan_days_left']:.0f} days before the "
+            "date of service (latest 271)"
+            if c["eligibility_plan_days_left"] < 0
+            else "The latest eligibility response gives no plan end date"
+            if np.isnan(c["eligibility_plan_days_left"])
+            else f"The patient's plan ends {c['eligibility_plan_days_left']:.0f} days after the "
+            "date of service (latest 271)"
+        ),
+        "Confirm the patient's current coverage (270/271) and update the payer before billing",
+    ),
+    "eligibility_days_since_check": lambda c: (
+        (
+            "No eligibility response (271) is on file for this patient and payer"
+            if np.isnan(c["eligibility_days_since_check"])
+            else f"The latest eligibility response is {c['eligibility_days_since_check']:.0f} "
+            "days old"
+        ),
+        "Run a real-time eligibility check (270/271) before submitting",
+    ),
+    "mod_59": lambda c: (
+        "A line carries modifier 59, which payers audit most",
+        "Use 59 only for a distinct service, with the note that shows it (or XE/XS/XP/XU)",
+    ),
+    "mod_x": lambda c: (
+        "A line carries an X{EPSU} distinct-service modifier",
+        "Keep the documentation that shows the service was distinct",
+    ),
+    "mod_component": lambda c: (
+        "A line carries modifier 26 or TC (professional or technical component)",
+        "Remove 26/TC unless the code has a professional/technical split and you billed one part",
+    ),
+    "frequency_code": lambda c: (
+        f"The claim is sent with frequency code {c.named('frequency_code')} (1 original, 7 "
+        "replacement, 8 void)",
+        "For a replacement or void, reference the original claim number (REF*F8)",
+    ),
+    "is_void": lambda c: (
+        "The claim is a void (frequency 8)",
+        "Reference the original claim number (REF*F8) and send the void only once",
+    ),
+    "charge_vs_typical": lambda c: (
+        "These codes have no usual charge to compare the billed amount with"
+        if np.isnan(c["charge_vs_typical"])
+        else f"The billed amount is {c['charge_vs_typical']:.1f} times what these codes usually "
+        "bill",
+        "Check the units and charge of each line",
+    ),
+    **{
+        name: lambda c: (
+            "The claim bills more units than usual"
+            if np.isnan(c["max_line_units"])
+            else f"The claim bills {c['max_line_units']:.0f} units on one line, more than usual",
+            "Check the units on each line against the documentation and the payer's limits",
+        )
+        for name in ("total_units", "max_line_units")
+    },
+    **{
+        name: lambda c: (
+            f"Claims from place of service {c.named('place_of_service')} by this specialty "
+            f"({c.named('specialty')}) are denied more often",
+            "Check the place of service code matches where the service happened",
+        )
+        for name in ("place_of_service", "specialty", "claim_type")
+    },
 }
 
 
+#: Who owns each feature's cause, and whether a biller can act on it on this claim before it is
+#: sent (``fixable``). Claim-fixable factors come first; the others name the team to tell.
+_FIXABLE = {
+    "billing": (
+        "prior_auth_present", "hist_payer_proc_auth_rate_max", "hist_payer_proc_auth_rate_90d_max",
+        "therapy_without_modifier", "em_minor_procedure_without_25",
+        "ncci_pair_without_distinct_modifier", "correction_without_original", "is_replacement",
+        "is_void", "frequency_code", "mod_25", "mod_59", "mod_x", "mod_repeat", "mod_therapy",
+        "mod_at", "mod_component", "mod_telehealth", "mod_laterality", "n_modifiers",
+        "hist_payer_proc_mod_rate_max", "hist_payer_proc_coding_rate_max",
+        "hist_payer_proc_bundling_rate_max", "primary_diagnosis", "primary_diagnosis_chapter",
+        "hist_proc_dx_chapter_rate_max", "hist_payer_dx_chapter_rate", "n_diagnoses",
+        "charge_vs_typical", "total_units", "max_line_units", "days_to_filing_limit",
+    ),
+    "front_desk": (
+        "eligibility_verified", "eligibility_days_before_service", "eligibility_coverage",
+        "eligibility_days_since_check", "eligibility_plan_days_left", "other_coverage",
+        "hist_patient_rate", "hist_patient_eligibility_rate",
+    ),
+    "clinical": ("hist_proc_dx_chapter_necessity_rate_max", "hist_payer_proc_necessity_rate_max"),
+}  # fmt: skip
+_OTHER_TEAMS = {
+    "credentialing": (
+        "provider_npi", "hist_provider_rate", "hist_provider_rate_90d",
+        "hist_provider_payer_rate", "hist_provider_payer_other_rate", "specialty",
+    ),
+    "front_desk": ("hist_provider_eligibility_rate",),
+    "clinical": ("hist_provider_documentation_rate",),
+}  # fmt: skip
+#: feature → (team, fixable on this claim); anything else is the payer's policy, not fixable.
+OWNER: dict[str, tuple[str, bool]] = {
+    **{f: (team, False) for team, names in _OTHER_TEAMS.items() for f in names},
+    **{f: (team, True) for team, names in _FIXABLE.items() for f in names},
+}
+#: A claim-fixable push this small still earns a place among the factors.
+MIN_FIXABLE = 0.01
+
+
+def owner(feature: str) -> tuple[str, bool]:
+    return OWNER.get(feature, ("payer_policy", False))
+
+
+def _chosen(push: np.ndarray, names: tuple[str, ...]) -> list[int]:
+    """The top ``TOP_FACTORS`` pushes, with the largest claim-fixable one always among them,
+    claim-fixable ones first."""
+    order = [int(i) for i in np.argsort(-push, kind="stable") if push[i] >= MIN_CONTRIBUTION]
+    chosen = order[:TOP_FACTORS]
+    fixable = next(
+        (int(i) for i in np.argsort(-push, kind="stable")
+         if push[i] >= MIN_FIXABLE and owner(names[i])[1]),
+        None,
+    )  # fmt: skip
+    if fixable is not None and fixable not in chosen:
+        chosen = [*chosen[: TOP_FACTORS - 1], fixable]
+    return sorted(chosen, key=lambda i: (not owner(names[i])[1], -push[i]))
+
+
 def factors(contributions: np.ndarray, context: Context) -> list[dict]:
-    """The top upward pushes of one claim as factors (feature, contribution, reason, action)."""
+    """The top upward pushes of one claim as factors (feature, contribution, reason, action,
+    who owns it and whether it can be fixed on this claim), claim-fixable ones first."""
     push = contributions[: len(context.names)]
     out: list[dict] = []
-    for i in np.argsort(-push, kind="stable"):
-        if push[i] < MIN_CONTRIBUTION or len(out) == TOP_FACTORS:
-            break
+    for i in _chosen(push, context.names):
         name = context.names[i]
         sentence = SENTENCES.get(name)
         if name in RISK_WHEN_ABSENT and context.values[i] != 0:
@@ -231,12 +427,15 @@ def factors(contributions: np.ndarray, context: Context) -> list[dict]:
             if value is not None:
                 reason += f" ({value})"
             action = "Review this before submitting"
+        team, fixable = owner(name)
         out.append(
             {
                 "feature": name,
                 "contribution": round(float(push[i]), 4),
                 "reason": reason,
                 "action": action,
+                "fixable": fixable,
+                "team": team,
             }
         )
     return out
