@@ -79,6 +79,18 @@ def generate_command(
     typer.echo(summary(tables, f"{out} ({fmt.value}, seed {seed}, {elapsed:.1f} s)"))
 
 
+def dataset_or_exit(data: Path) -> dict:
+    """A dataset folder's tables, or the reason it is not one and exit status 1."""
+    from features.io import DatasetError, load_dataset
+
+    try:
+        tables, _ = load_dataset(data)
+    except (DatasetError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    return tables
+
+
 def summary(tables: dict, where: str) -> str:
     """A one-screen summary of a dataset for a revenue-cycle reader."""
     claims = tables["claims"]
@@ -157,15 +169,10 @@ def features_command(
     ] = None,
 ) -> None:
     """Build the training matrix: one row per claim, point-in-time features and label_* columns."""
-    from features.io import DatasetError, load_dataset
     from features.pipeline import build_training_matrix
 
     began = time.perf_counter()
-    try:
-        tables, _ = load_dataset(data)
-    except (DatasetError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    tables = dataset_or_exit(data)
     matrix, pipeline = build_training_matrix(tables, cutoff)
     out.parent.mkdir(parents=True, exist_ok=True)
     matrix.to_parquet(out, index=False)

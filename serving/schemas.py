@@ -263,8 +263,9 @@ class Factor(BaseModel):
         description="Whether a biller can act on it on this claim before it is sent."
     )
     team: str = Field(
-        description="Who owns the cause: billing, front_desk, clinical, credentialing or "
-        "payer_policy (a payer's rule the claim can only comply with)."
+        description="Who owns the cause: billing, front_desk, clinical, credentialing, "
+        "payer_policy (a payer's rule the claim can only comply with) or practice (a custom "
+        "x_ field)."
     )
 
 

@@ -149,6 +149,13 @@ def _load_file(
     if result.error:
         report.lines.append(f"{path}: not loaded: {result.error}")
         return report
+    if result.responses and not (result.clm_read or result.clp_read):
+        report.lines.append(
+            f"{path}: {result.responses:,} eligibility responses (271) not loaded: the store does "
+            "not keep them yet; train from a dataset folder with its eligibility table "
+            "(`claimrisk ingest`), or send them with the claims to score"
+        )
+        return report
     known = [
         i
         for i in result.interchanges

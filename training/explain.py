@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from features.contract import EXTRA_PREFIX
 from features.pipeline import OTHER
 from features.registry import FEATURE_NAMES, FEATURES
 
@@ -94,6 +95,12 @@ NEW_PROVIDER = (
     "This provider has no denial history here yet: it is scored at the practice-wide rates",
     "Check the provider is enrolled and credentialed with this payer before the first claims",
 )
+
+
+def _unless_new(sentence: Sentence) -> Sentence:
+    """A sentence about the provider's history, or ``NEW_PROVIDER`` when there is none."""
+    return lambda c: sentence(c) if c.provider_known else NEW_PROVIDER
+
 
 SENTENCES: dict[str, Sentence] = {
     "prior_auth_present": lambda c: (
@@ -205,30 +212,24 @@ SENTENCES: dict[str, Sentence] = {
         f"({_pct(c['hist_payer_proc_mod_rate_max'])})",
         "Review the modifiers on each line",
     ),
-    "hist_provider_rate": lambda c: (
-        f"This provider's claims are denied often ({_pct(c['hist_provider_rate'])})"
-        if c.provider_known
-        else NEW_PROVIDER[0],
-        "Review this provider's recent denials for a repeating cause"
-        if c.provider_known
-        else NEW_PROVIDER[1],
+    "hist_provider_rate": _unless_new(
+        lambda c: (
+            f"This provider's claims are denied often ({_pct(c['hist_provider_rate'])})",
+            "Review this provider's recent denials for a repeating cause",
+        )
     ),
-    "hist_provider_rate_90d": lambda c: (
-        f"This provider's denial rate rose recently ({_pct(c['hist_provider_rate_90d'])} "
-        "in 90 days)"
-        if c.provider_known
-        else NEW_PROVIDER[0],
-        "Review this provider's recent denials for a repeating cause"
-        if c.provider_known
-        else NEW_PROVIDER[1],
+    "hist_provider_rate_90d": _unless_new(
+        lambda c: (
+            f"This provider's denial rate rose recently ({_pct(c['hist_provider_rate_90d'])} "
+            "in 90 days)",
+            "Review this provider's recent denials for a repeating cause",
+        )
     ),
-    "provider_npi": lambda c: (
-        "This rendering provider's claims carry extra denial risk"
-        if c.provider_known
-        else NEW_PROVIDER[0],
-        "Check credentialing and documentation habits for this provider"
-        if c.provider_known
-        else NEW_PROVIDER[1],
+    "provider_npi": _unless_new(
+        lambda c: (
+            "This rendering provider's claims carry extra denial risk",
+            "Check credentialing and documentation habits for this provider",
+        )
     ),
     "hist_provider_documentation_rate": lambda c: (
         "This provider's claims are often denied for missing documentation",
@@ -391,6 +392,9 @@ MIN_FIXABLE = 0.01
 
 
 def owner(feature: str) -> tuple[str, bool]:
+    """(team, fixable on this claim); a custom x_ feature is the practice's own field."""
+    if feature.startswith(EXTRA_PREFIX):
+        return "practice", False
     return OWNER.get(feature, ("payer_policy", False))
 
 

@@ -16,7 +16,7 @@ from features.codes import label_remits
 from features.io import load_dataset
 from features.labels import build_labels
 from features.x12.ingest import ingest, write_ingested
-from features.x12.write import write_835, write_837, write_x12
+from features.x12.write import write_271, write_835, write_837, write_x12
 from store import schema
 from store.db import engine
 from store.export import read_tables
@@ -343,3 +343,13 @@ def test_a_big_insert_brings_postgresqls_statistics_up_to_date(store):
         insert_many(conn, schema.scores, rows)
         after = conn.execute(known).scalar_one()
     assert before <= 0 and after >= 0.9 * ANALYZE_AFTER
+
+
+def test_a_271_is_not_loaded_and_says_why(store, small_world, tmp_path):
+    """The store does not keep eligibility responses yet: a 271 is refused by name, no load is
+    recorded (a later version may load the same file), and nothing else changes."""
+    path = write_271(small_world[0], tmp_path)
+    before = _count(store, schema.metadata.tables["loads"])
+    report = load_x12(store, [path], ACTOR, quiet)
+    assert "eligibility responses (271) not loaded" in report.lines[0]
+    assert _count(store, schema.metadata.tables["loads"]) == before

@@ -20,16 +20,12 @@ def mine_command(
 ) -> None:
     """Find payer × procedure × condition rules in the denial history, ranked by dollars at
     stake, each with its rate, support, lift, the CARCs seen and since when."""
-    from features.io import DatasetError, load_dataset
+    from features.cli import dataset_or_exit
     from training.edits.book import EditBook
     from training.edits.mine import Thresholds, mine
 
     began = time.perf_counter()
-    try:
-        tables, _ = load_dataset(data)
-    except (DatasetError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    tables = dataset_or_exit(data)
     book = EditBook.from_mined(mine(tables, Thresholds(min_claims=min_claims, min_lift=min_lift)))
     try:
         book.save(out, mined_from=str(data))
