@@ -1,0 +1,55 @@
+"""The payer-behaviour change detector on small worlds with and without the policy change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.generate import WorldConfig, generate
+from features.generate.world import POLICY_CHANGE_CODES, POLICY_CHANGE_PAYER
+from training.monitor.changes import _cusum, detect
+
+
+def _alerts(scenario: str) -> tuple[list[dict], pd.Timestamp]:
+    cfg = WorldConfig(n_claims=40_000, seed=11, scenario=scenario)
+    tables, _ = generate(cfg)
+    change = pd.Timestamp(cfg.start) + pd.DateOffset(months=cfg.months // 2)
+    as_of = tables["remits"]["remit_date"].max()
+    return detect(tables, change - pd.DateOffset(months=3), as_of), change
+
+
+def _policy(alerts: list[dict]) -> list[dict]:
+    return [
+        a for a in alerts
+        if a["payer_id"] == POLICY_CHANGE_PAYER and a["category"] == "authorization"
+        and (not a["procedure_codes"] or a["procedure_codes"][0] in POLICY_CHANGE_CODES)
+    ]  # fmt: skip
+
+
+def test_the_policy_change_is_alerted_after_it_began_naming_payer_codes_and_reason():
+    alerts, change = _alerts("payer-policy-change")
+    found = _policy(alerts)
+    assert {c for a in found for c in a["procedure_codes"]} >= {"97110", "97530"}
+    first = min(pd.Timestamp(a["detected_on"]) for a in found)
+    assert change <= first <= change + pd.Timedelta(days=45)
+    for a in found:
+        assert pd.Timestamp(a["started_on"]) >= change - pd.Timedelta(days=45)
+        assert a["rate_since"] > 2 * a["rate_before"] and a["carcs"]
+        assert {"payer_id", "procedure_codes", "category", "started_on", "detected_on",
+                "kind"} <= set(a)  # fmt: skip
+
+
+def test_without_the_change_no_policy_alert_and_few_alarms():
+    alerts, _ = _alerts("none")
+    assert not _policy(alerts)
+    per_payer = pd.Series([a["payer_id"] for a in alerts]).value_counts()
+    assert per_payer.max() <= 2  # 15 months watched: at most ~1 per payer-year
+
+
+def test_the_cusum_stays_quiet_on_a_steady_rate_and_fires_on_a_rise():
+    rng = np.random.default_rng(0)
+    steady = rng.random(5_000) < 0.1
+    assert _cusum(steady, 0.1) is None
+    rise = np.concatenate([steady[:1000], rng.random(300) < 0.3])
+    start, alarm = _cusum(rise, 0.1)
+    assert 900 <= start <= 1100 and 1000 < alarm < 1300
