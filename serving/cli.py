@@ -17,6 +17,7 @@ from features.flat import cli as flat_cli
 from store import cli as store_cli
 from training import cli as training_cli
 from training.edits import cli as edits_cli
+from training.monitor import cli as monitor_cli
 
 app = typer.Typer(
     name="claimrisk",
@@ -29,6 +30,7 @@ features_cli.register(app)
 flat_cli.register(app)
 training_cli.register(app)
 edits_cli.register(app)
+monitor_cli.register(app)
 store_cli.register(app)
 
 
