@@ -151,11 +151,9 @@ def claim_columns(claims: Sequence[Any], responses: pd.DataFrame | None = None) 
         for c in claims
         if c.eligibility is not None
     ]
-    given = [
-        f for f in (responses, pd.DataFrame(own, columns=ELIGIBILITY.columns)) if f is not None
-    ]
-    nonempty = [f for f in given if len(f)]
-    return Batch(header, lines, pd.concat(nonempty, ignore_index=True) if nonempty else given[-1])
+    own_frame = pd.DataFrame(own, columns=ELIGIBILITY.columns)
+    frames = [f for f in (responses, own_frame) if f is not None and len(f)]
+    return Batch(header, lines, pd.concat(frames, ignore_index=True) if frames else own_frame)
 
 
 def contract_problems(

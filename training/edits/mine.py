@@ -138,6 +138,13 @@ def _payer_counts(h: _History, months: int):
     return _counts(h, np.arange(len(h.payer)), h.payer, int(h.payer.max()) + 1, months)
 
 
+def _from_parent(parent: np.ndarray, own: np.ndarray, payer: np.ndarray) -> np.ndarray:
+    """Each edit's parent's counts: ``own[parent]`` for a (payer, procedure) parent, the payer's
+    ``payer[-1 - parent]`` for a payer-level one (``_History.parent``); first axis indexed."""
+    mask = (parent >= 0).reshape(-1, *([1] * (own.ndim - 1)))
+    return np.where(mask, own[np.maximum(parent, 0)], payer[-1 - np.minimum(parent, -1)])
+
+
 def _stats(n, d, parent_n, parent_d, t: Thresholds) -> dict[str, np.ndarray]:
     """Rate, the rest's rate, lift and z of (edit, reason) counts; n (edits,), d (edits, R)."""
     rest_n = parent_n - n
@@ -163,10 +170,7 @@ def _screen(h: _History, t: Thresholds) -> np.ndarray:
     n, d, _ = (a[:, 0] for a in _counts(h, h.claim, h.key, len(h.keys), 1))
     payer_n, payer_d, _ = (a[:, 0] for a in _payer_counts(h, 1))
     parent = h.parent
-    p_n = np.where(parent >= 0, n[np.maximum(parent, 0)], payer_n[-1 - np.minimum(parent, -1)])
-    p_d = np.where(
-        (parent >= 0)[:, None], d[np.maximum(parent, 0)], payer_d[-1 - np.minimum(parent, -1)]
-    )
+    p_n, p_d = _from_parent(parent, n, payer_n), _from_parent(parent, d, payer_d)
     loose = Thresholds(t.min_claims, t.min_rate / 2, t.min_lift / 2, t.min_z / 2)
     return np.flatnonzero(_stats(n, d, p_n, p_d, loose)["ok"].any(axis=1))
 
@@ -182,17 +186,16 @@ def _since(h: _History, candidates: np.ndarray, t: Thresholds) -> pd.DataFrame:
     n, d, dollars = _counts(h, h.claim[rows], slot[h.key[rows]], len(wanted), months)
     payer_n, payer_d, _ = _payer_counts(h, months)
     c = slot[candidates]
+    n_c, d_c, dollars_c = n[c], d[c], dollars[c]  # (candidates, months[, reasons])
     parent = h.parent[candidates]
-    p_n = np.where((parent >= 0)[:, None], n[slot[np.maximum(parent, 0)]],
-                   payer_n[-1 - np.minimum(parent, -1)])  # fmt: skip
-    p_d = np.where((parent >= 0)[:, None, None], d[slot[np.maximum(parent, 0)]],
-                   payer_d[-1 - np.minimum(parent, -1)])  # fmt: skip
-    since = _change_points(n[c], d[c], t)
+    parent = np.where(parent >= 0, slot[np.maximum(parent, 0)], parent)  # keys → slots
+    p_n, p_d = _from_parent(parent, n, payer_n), _from_parent(parent, d, payer_d)
+    since = _change_points(n_c, d_c, t)
+    i = np.arange(len(c))
     out = []
     for r in range(N_REASONS):
         m = since[:, r]
-        i = np.arange(len(c))
-        s = _stats(n[c][i, m], d[c][i, m][:, [r]], p_n[i, m], p_d[i, m][:, [r]], t)
+        s = _stats(n_c[i, m], d_c[i, m][:, [r]], p_n[i, m], p_d[i, m][:, [r]], t)
         keep = s["ok"][:, 0]
         out.append(
             pd.DataFrame(
@@ -200,12 +203,12 @@ def _since(h: _History, candidates: np.ndarray, t: Thresholds) -> pd.DataFrame:
                     "key": candidates[keep],
                     "reason": r,
                     "since_month": m[keep],
-                    "claims": n[c][i, m][keep],
-                    "denied": d[c][i, m, r][keep],
+                    "claims": n_c[i, m][keep],
+                    "denied": d_c[i, m, r][keep],
                     "denial_rate": s["rate"][keep, 0],
                     "rate_otherwise": s["rest"][keep, 0],
                     "lift": s["lift"][keep, 0],
-                    "dollars_at_stake": dollars[c][i, m, r][keep],
+                    "dollars_at_stake": dollars_c[i, m, r][keep],
                 }
             )
         )
