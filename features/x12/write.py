@@ -95,6 +95,12 @@ class Envelope:
         out += [_seg("GE", count, "1"), _seg("IEA", "1", self.control)]
         return "\n".join(out) + "\n"
 
+    def write(self, path: Path, transaction: str, bodies: Iterable[list[str]]) -> Path:
+        """The interchange as a file at ``path`` (its folder made if need be)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.wrap(transaction, bodies))
+        return path
+
 
 def _chunks(frame: pd.DataFrame, size: int) -> Iterable[pd.DataFrame]:
     for start in range(0, len(frame), size):
@@ -250,7 +256,7 @@ def write_837(
 ) -> list[Path]:
     """One 837P file (professional claims) and one 837I file (institutional), if any, with
     interchange control numbers ``control`` and ``control + 1``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)  # made even when there is nothing to write
     claims, lines, payers = tables["claims"], tables["claim_lines"], tables["payers"]
     written = []
     for offset, (kind, version, name) in enumerate(
@@ -268,9 +274,8 @@ def write_837(
             payers,
             kind == "institutional",
         )
-        path = folder / name
-        path.write_text(Envelope("HC", version, when, control + offset).wrap("837", bodies))
-        written.append(path)
+        envelope = Envelope("HC", version, when, control + offset)
+        written.append(envelope.write(folder / name, "837", bodies))
     return written
 
 
@@ -398,10 +403,9 @@ def write_835(
     name: str = "remits_835.x12",
 ) -> Path:
     """One 835 file: a transaction per payer and remit date, every CAS and remark kept."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(Envelope("HP", VERSION_835, when, control).wrap("835", _remits_835(tables)))
-    return path
+    return Envelope("HP", VERSION_835, when, control).write(
+        folder / name, "835", _remits_835(tables)
+    )
 
 
 def write_x12(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
@@ -451,7 +455,4 @@ def write_271(
         _response_271(row, names.get(row.payer_id, row.payer_id))
         for row in tables["eligibility"].itertuples(index=False)
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(Envelope("HB", VERSION_271, when, control).wrap("271", bodies))
-    return path
+    return Envelope("HB", VERSION_271, when, control).write(folder / name, "271", bodies)
