@@ -10,12 +10,9 @@ each rule began, write the YAML.
 from __future__ import annotations
 
 import argparse
-import shutil
-import sys
 import tempfile
-from pathlib import Path
 
-from bench.harness import measure, report, run_once
+from bench.harness import CLAIMRISK, generated_worlds, measure, report
 
 GOALS = {1_000_000: (60.0, None)}
 
@@ -25,18 +22,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="100000,1000000")
     args = parser.parse_args()
-    claimrisk = str(Path(sys.executable).with_name("claimrisk"))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            data = Path(tmp) / f"world_{size}"
-            run_once(
-                [claimrisk, "generate", "--claims", str(size), "--seed", "1", "--out", str(data)]
-            )
-            argv = [claimrisk, "edits", "mine", "--data", str(data), "--out", f"{tmp}/e.yaml"]
+        for size, data in generated_worlds(args.sizes, seed=1, tmp=tmp):
+            argv = [CLAIMRISK, "edits", "mine", "--data", str(data), "--out", f"{tmp}/e.yaml"]
             goal_s, goal_mib = GOALS.get(size, (None, None))
             rows.append(measure(f"edits mine {size:,} claims", argv, args.runs, goal_s, goal_mib))
-            shutil.rmtree(data)
     report("edits", rows)
 
 

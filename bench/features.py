@@ -11,9 +11,7 @@ times ``transform_matrix`` on one claim at a time, as the API calls it, with JSO
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.harness import Measurement, measure, report, run_once
+from bench.harness import CLAIMRISK, Measurement, generated_worlds, measure, report
 
 GOALS = {1_000_000: (60.0, 6144.0)}
 
@@ -82,20 +80,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--latency-calls", type=int, default=2000)
     args = parser.parse_args()
-    claimrisk = str(Path(sys.executable).with_name("claimrisk"))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, size in enumerate(int(s) for s in args.sizes.split(",")):
-            data = Path(tmp) / f"world_{size}"
-            run_once(
-                [claimrisk, "generate", "--claims", str(size), "--seed", "1", "--out", str(data)]
-            )
-            argv = [claimrisk, "features", "--data", str(data), "--out", f"{tmp}/m.parquet"]
+        worlds = generated_worlds(args.sizes, seed=1, tmp=tmp)
+        for i, (size, data) in enumerate(worlds):
+            argv = [CLAIMRISK, "features", "--data", str(data), "--out", f"{tmp}/m.parquet"]
             goal_s, goal_mib = GOALS.get(size, (None, None))
             rows.append(measure(f"features {size:,} claims", argv, args.runs, goal_s, goal_mib))
             if i == 0:
                 rows.append(transform_latency(data, args.latency_calls))
-            shutil.rmtree(data)
     report("features", rows)
 
 

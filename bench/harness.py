@@ -10,13 +10,18 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: The ``claimrisk`` command of the interpreter running the benchmark.
+CLAIMRISK = str(Path(sys.executable).with_name("claimrisk"))
 
 
 @dataclass
@@ -43,6 +48,17 @@ def run_once(argv: list[str], env: dict[str, str] | None = None) -> tuple[float,
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{proc.stderr.read().decode()}")
     return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def generated_worlds(sizes: str, seed: int, tmp: str) -> Iterator[tuple[int, Path]]:
+    """(size, folder) of a world generated in ``tmp`` for each of the comma-separated ``sizes``,
+    each removed once the next is asked for (a 1M world is a few GiB on disk)."""
+    for size in (int(s) for s in sizes.split(",")):
+        data = Path(tmp) / f"world_{size}"
+        run_once([CLAIMRISK, "generate", "--claims", str(size), "--seed", str(seed),
+                  "--out", str(data)])  # fmt: skip
+        yield size, data
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def measure(

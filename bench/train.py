@@ -9,11 +9,9 @@ for scale. Each case runs the real command in its own process with a temporary M
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
-from pathlib import Path
 
-from bench.harness import measure, report, run_once
+from bench.harness import CLAIMRISK, generated_worlds, measure, report
 
 GOALS = {300_000: (180.0, None)}
 
@@ -23,16 +21,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--sizes", default="300000,1000000")
     args = parser.parse_args()
-    claimrisk = str(Path(sys.executable).with_name("claimrisk"))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            data = Path(tmp) / f"world_{size}"
-            run_once(
-                [claimrisk, "generate", "--claims", str(size), "--seed", "99", "--out", str(data)]
-            )
+        for size, data in generated_worlds(args.sizes, seed=99, tmp=tmp):
             argv = [
-                claimrisk,
+                CLAIMRISK,
                 "train",
                 "--data",
                 str(data),
