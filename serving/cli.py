@@ -15,9 +15,9 @@ import typer
 from features import cli as features_cli
 from features.flat import cli as flat_cli
 from store import cli as store_cli
+from store import monitor_cli
 from training import cli as training_cli
 from training.edits import cli as edits_cli
-from training.monitor import cli as monitor_cli
 
 app = typer.Typer(
     name="claimrisk",

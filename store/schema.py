@@ -234,3 +234,14 @@ store_state = Table(
     Column("key", String(100), primary_key=True),
     Column("value", JSON, nullable=False),
 )
+#: Each monitoring pass (``claimrisk monitor --db``): the day it was run as of and its whole
+#: result (alerts, drift, performance), which the service's gauges and the monitoring page read.
+monitor_runs = Table(
+    "monitor_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("as_of", Date, nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("result", JSON, nullable=False),
+)

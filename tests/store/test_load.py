@@ -39,7 +39,7 @@ def test_the_migrations_build_exactly_the_declared_schema(store):
     with store.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diffs == []
-    assert upgrade(store) == ("0003", "0003")  # a second upgrade does nothing
+    assert upgrade(store) == ("0004", "0004")  # a second upgrade does nothing
 
 
 def test_the_audit_log_is_append_only(store):

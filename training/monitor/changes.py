@@ -1,19 +1,24 @@
-"""Payer behaviour change: a sequential detector on denial rates, per payer × procedure and
-payer × denial reason, that says within days when a payer starts denying something new.
+"""Payer behaviour change: a sequential detector on denial rates, per payer × procedure,
+payer × procedure × policy reason and payer × reason, that says within days when a payer starts
+denying something new.
 
-Each stream is the first-pass outcomes of one payer's claims (with a procedure, or for one
-reason), in remit-date order: an outcome is known from its remit date, never before. The
-reference rate p0 is the stream's rate before ``reference_end`` (shrunk towards the payer's,
-so a stream with few claims is not a coin toss). From then on a Bernoulli CUSUM (Page's test)
-accumulates the log-likelihood ratio of "the rate rose to p1" against "it stayed p0":
+Each stream is the first-pass outcomes of one payer's claims (with a procedure, for one reason,
+or both), in remit-date order: an outcome is known from its remit date, never before. The
+reference rate p0 is the stream's rate before ``reference_end`` (shrunk towards the payer's for
+the same reason, so a stream with few claims is not a coin toss). From then on a Bernoulli CUSUM
+(Page's test) accumulates the log-likelihood ratio of "the rate rose to p1" against "it stayed
+p0":
 
     S_t = max(0, S_{t-1} + x_t log(p1 / p0) + (1 - x_t) log((1 - p1) / (1 - p0)))
 
-with p1 = max(2 p0, p0 + ``MIN_RISE``), and alarms when S_t ≥ ``THRESHOLD``. ``started_on`` is the
-first outcome after S last stood at 0 (the CUSUM's estimate of the change point), ``detected_on``
-the outcome that crossed the threshold. With no change the expected number of outcomes between
-false alarms (ARL0) is about e^h / (a constant of order 1): h = 9 gives thousands of outcomes per
-stream, which the no-change tests hold to at most one false alarm per payer-year.
+with p1 = max(2 p0, p0 + ``MIN_RISE``), and alarms when S_t ≥ ``THRESHOLD``, then restarts at 0.
+``started_on`` is the first outcome after S last stood at 0 (the CUSUM's estimate of the change
+point), ``detected_on`` the outcome that crossed the threshold. The streams that alarmed are
+grouped into one alert per payer and reason, naming the codes.
+
+False alarms: a single stream's expected run between them (ARL0) grows like e^h; with thousands
+of streams what matters is the count per payer-year, measured by ``bench/monitor.py`` on worlds
+without the change (h = 11: 0.2-0.3 per payer-year on held-out seeds, docs/monitoring.md).
 
 Only rises are detected: a payer that starts paying what it denied is good news, and the
 worklist sees it.
@@ -28,17 +33,56 @@ import pandas as pd
 
 from features.codes import initial_outcomes
 
-THRESHOLD = 9.0
+THRESHOLD = 11.0
 MIN_RISE = 0.08
 MIN_REFERENCE = 30  # outcomes a stream needs before reference_end to be watched
 PRIOR_WEIGHT = 20.0  # pseudo-outcomes pulling a stream's p0 towards its payer's rate
 
 
+#: Reasons a payer's policy attaches to a procedure (a new prior-authorization list, a coding
+#: or bundling edit, a coverage change): watched per payer x procedure x reason as well, where a
+#: policy change is concentrated. Eligibility, coordination of benefits, timely filing and
+#: duplicates follow the patient or the office, not the code, and are watched per payer.
+POLICY_REASONS = ("authorization", "non_covered", "medical_necessity", "coding", "bundling")
+
+#: What to do about a rise, by the reason the new denials give.
+ACTIONS = {
+    "authorization": "check the payer's prior-authorization list for these codes, obtain "
+    "authorization before submitting the claims still on hand, and appeal the denied ones with "
+    "the authorization number",
+    "non_covered": "read the payer's coverage policy for these codes; get an ABN or waiver signed "
+    "before the service, or bill the patient's secondary",
+    "medical_necessity": "check the payer's medical policy (covered diagnoses) for these codes "
+    "and send the documentation that supports necessity with the claim or the appeal",
+    "coding": "check the payer's coding edits for these codes (modifiers, code pairs, "
+    "diagnosis pointers) and correct the claims before resubmission",
+    "bundling": "check the payer's NCCI/bundling edits for these code pairs; add a distinct-"
+    "service modifier only where the documentation supports it",
+    "eligibility": "verify coverage (270/271) before every visit for this payer's patients and "
+    "update the coverage on file",
+    "documentation": "ask the payer which records it now requires and attach them",
+    "timely_filing": "check this payer's filing limit and the submission backlog",
+    "coordination_of_benefits": "confirm the primary payer with the patient and the payers",
+    "duplicate": "check for claims resubmitted without a frequency code 7",
+    "other": "read the CARCs and RARCs on the new denials and call the payer's provider line",
+}
+
+
 @dataclass(frozen=True)
 class Stream:
-    kind: str  # "procedure" or "category"
     payer_id: str
-    key: str  # the procedure code or the denial reason
+    procedure: str | None  # None: all the payer's claims
+    reason: str | None  # None: any denial
+
+    @property
+    def kind(self) -> str:
+        return "denial_rate_rise_by_" + (
+            "procedure_and_category"
+            if self.procedure and self.reason
+            else "procedure"
+            if self.procedure
+            else "category"
+        )
 
 
 def outcome_events(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -52,82 +96,129 @@ def outcome_events(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return frame.sort_values(["remit_date", "claim_id"], kind="stable").reset_index(drop=True)
 
 
-def _cusum(x: np.ndarray, p0: float) -> tuple[int, int] | None:
-    """(start, alarm) positions of the first alarm in ``x`` (0/1 outcomes), or None."""
+def _cusum(x: np.ndarray, p0: float) -> list[tuple[int, int]]:
+    """(start, alarm) positions of every alarm in ``x`` (0/1 outcomes); the statistic restarts
+    at 0 after each, so a lasting change alarms again and a false alarm is counted as one."""
     p1 = min(max(2 * p0, p0 + MIN_RISE), 0.99)
     up, down = np.log(p1 / p0), np.log((1 - p1) / (1 - p0))
-    s, start = 0.0, 0
+    s, start, alarms = 0.0, 0, []
     for t, hit in enumerate(x.tolist()):
         s = max(0.0, s + (up if hit else down))
         if s == 0.0:
             start = t + 1
         elif s >= THRESHOLD:
-            return min(start, t), t
-    return None
+            alarms.append((min(start, t), t))
+            s, start = 0.0, t + 1
+    return alarms
 
 
 def _streams(events: pd.DataFrame) -> dict[Stream, pd.DataFrame]:
-    """Each stream's outcomes, one row per claim, in remit-date order."""
+    """Each stream's outcomes in remit-date order, ``denied`` set to what the stream counts."""
     out: dict[Stream, pd.DataFrame] = {}
     by_proc = events.dropna(subset=["procedure_code"])
     for (payer, code), rows in by_proc.groupby(["payer_id", "procedure_code"], sort=True):
-        out[Stream("procedure", payer, code)] = rows
+        out[Stream(payer, code, None)] = rows
+        for reason in POLICY_REASONS:
+            out[Stream(payer, code, reason)] = rows.assign(
+                denied=rows["denied"] & (rows["denial_category"] == reason)
+            )
     per_claim = events.drop_duplicates("claim_id")
     for payer, rows in per_claim.groupby("payer_id", sort=True):
         for reason in rows.loc[rows["denied"], "denial_category"].dropna().unique():
             hit = rows["denied"] & (rows["denial_category"] == reason)
-            out[Stream("category", payer, str(reason))] = rows.assign(denied=hit)
+            out[Stream(payer, None, str(reason))] = rows.assign(denied=hit)
     return out
+
+
+def _prior(stream: Stream, before: pd.DataFrame, payer_rates: pd.DataFrame) -> float:
+    """The rate a stream's reference is shrunk towards: its payer's, for the same reason."""
+    if stream.procedure is None:
+        return float(before["denied"].mean())
+    return float(payer_rates.at[stream.payer_id, stream.reason or "any"])
+
+
+def _payer_rates(events: pd.DataFrame, reference_end: pd.Timestamp) -> pd.DataFrame:
+    """Per payer, before ``reference_end``: the denial rate ('any') and each reason's rate."""
+    claims = events[events["remit_date"] < reference_end].drop_duplicates("claim_id")
+    rates = pd.crosstab(
+        claims["payer_id"], claims["denial_category"].where(claims["denied"]).fillna("paid"),
+        normalize="index",
+    )  # fmt: skip
+    rates["any"] = 1 - rates.get("paid", 0.0)
+    return rates.reindex(columns=[*POLICY_REASONS, "any"], fill_value=0.0)
 
 
 def detect(
     tables: dict[str, pd.DataFrame], reference_end: pd.Timestamp, as_of: pd.Timestamp
 ) -> list[dict]:
-    """Alerts for every stream whose denial rate rose after ``reference_end`` (outcomes known by
-    ``as_of``), earliest detection first."""
+    """Alerts for every payer and reason whose denial rate rose after ``reference_end``
+    (outcomes known by ``as_of``): the streams that alarmed, grouped, earliest first."""
     events = outcome_events(tables)
     events = events[events["remit_date"] <= as_of]
-    payer_rate = events.drop_duplicates("claim_id").groupby("payer_id")["denied"].mean()
-    alerts = []
+    payer_rates = _payer_rates(events, reference_end)
+    alarms = []
     for stream, rows in _streams(events).items():
         before = rows[rows["remit_date"] < reference_end]
         after = rows[rows["remit_date"] >= reference_end]
-        if len(before) < MIN_REFERENCE or after.empty:
+        if len(before) < MIN_REFERENCE or after.empty or stream.payer_id not in payer_rates.index:
             continue
-        prior = (
-            payer_rate[stream.payer_id] if stream.kind == "procedure" else before["denied"].mean()
-        )
+        prior = _prior(stream, before, payer_rates)
         p0 = (before["denied"].sum() + PRIOR_WEIGHT * prior) / (len(before) + PRIOR_WEIGHT)
         p0 = float(np.clip(p0, 0.005, 0.9))
-        found = _cusum(after["denied"].to_numpy(), p0)
-        if found is not None:
-            alerts.append(_alert(stream, before, after, p0, *found))
-    return sorted(alerts, key=lambda a: (a["detected_on"], a["payer_id"]))
+        for start, alarm in _cusum(after["denied"].to_numpy(), p0):
+            alarms.append(_evidence(stream, before, after.iloc[start : alarm + 1], p0))
+    return group_alarms(alarms)
 
 
-def _alert(stream: Stream, before, after, p0: float, start: int, alarm: int) -> dict:
-    since = after.iloc[start : alarm + 1]
-    carcs = since.loc[since["denied"], "denial_carc"].dropna().astype(str)
-    reasons = since.loc[since["denied"], "denial_category"].dropna()
-    category = (
-        stream.key
-        if stream.kind == "category"
-        else (reasons.mode().iloc[0] if len(reasons) else None)
-    )
-    rate = float(since["denied"].mean())
-    what = f"{stream.key} claims" if stream.kind == "procedure" else f"{stream.key} denials"
+def _evidence(stream: Stream, before: pd.DataFrame, since: pd.DataFrame, p0: float) -> dict:
+    """One stream's alarm: the rates before and since the change point, counts and codes."""
+    denied = since[since["denied"]]
+    reasons = denied["denial_category"].dropna()
     return {
-        "kind": f"denial_rate_rise_by_{stream.kind}",
+        "kind": stream.kind,
         "payer_id": stream.payer_id,
-        "procedure_codes": [stream.key] if stream.kind == "procedure" else [],
-        "category": category,
+        "procedure_code": stream.procedure,
+        "category": stream.reason or (reasons.mode().iloc[0] if len(reasons) else None),
         "started_on": since["remit_date"].iloc[0].date().isoformat(),
         "detected_on": since["remit_date"].iloc[-1].date().isoformat(),
         "rate_before": round(p0, 4),
         "claims_before": len(before),
-        "rate_since": round(rate, 4),
+        "rate_since": round(float(since["denied"].mean()), 4),
         "claims_since": len(since),
-        "carcs": list(carcs.value_counts().index[:3]),
-        "says": f"{stream.payer_id}: {what} rose from {p0:.0%} to {rate:.0%} of {len(since)} "
-        f"outcomes since {since['remit_date'].iloc[0].date()}",
+        "carcs": list(denied["denial_carc"].dropna().astype(str).value_counts().index[:3]),
+    }
+
+
+def group_alarms(alarms: list[dict]) -> list[dict]:
+    """One alert per payer and reason: the codes whose streams alarmed, the earliest change
+    point and detection, each stream's evidence, a sentence and what to do."""
+    groups: dict[tuple[str, str | None], list[dict]] = {}
+    for alarm in sorted(alarms, key=lambda a: (a["detected_on"], a["payer_id"])):
+        groups.setdefault((alarm["payer_id"], alarm["category"]), []).append(alarm)
+    return sorted(
+        (_alert(payer, reason, members) for (payer, reason), members in groups.items()),
+        key=lambda a: (a["detected_on"], a["payer_id"]),
+    )
+
+
+def _alert(payer: str, reason: str | None, members: list[dict]) -> dict:
+    codes = list(dict.fromkeys(m["procedure_code"] for m in members if m["procedure_code"]))
+    first = members[0]
+    what = f"{reason or 'any'} denials" + (f" on {', '.join(codes)}" if codes else "")
+    return {
+        "kind": first["kind"],
+        "payer_id": payer,
+        "procedure_codes": codes,
+        "category": reason,
+        "started_on": min(m["started_on"] for m in members),
+        "detected_on": first["detected_on"],
+        "rate_before": first["rate_before"],
+        "rate_since": first["rate_since"],
+        "claims_since": first["claims_since"],
+        "carcs": list(dict.fromkeys(c for m in members for c in m["carcs"]))[:5],
+        "says": f"{payer}: {what} rose from {first['rate_before']:.0%} to "
+        f"{first['rate_since']:.0%} of {first['claims_since']} outcomes since "
+        f"{first['started_on']}",
+        "do": ACTIONS.get(reason or "other", ACTIONS["other"]),
+        "streams": members,
     }

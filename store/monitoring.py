@@ -1,0 +1,40 @@
+"""Monitoring passes kept in the store: the latest one feeds the service's gauges and the
+monitoring page; each one saved is audited (who ran it, as of which day, how many alerts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from store import audit
+from store.schema import monitor_runs
+
+
+def save_run(eng: Engine, result: dict[str, Any], actor: str) -> int:
+    """Keep one ``training.monitor.report.monitor`` result; its id."""
+    with eng.begin() as conn:
+        run_id = conn.execute(
+            insert(monitor_runs).values(
+                as_of=dt.date.fromisoformat(result["as_of"]),
+                created_at=audit.now(),
+                actor=actor,
+                result=result,
+            )
+        ).inserted_primary_key[0]
+        audit.record(
+            conn, actor, "monitor", "monitor_run", run_id,
+            after={"as_of": result["as_of"], "alerts": len(result["alerts"])},
+        )  # fmt: skip
+    return int(run_id)
+
+
+def latest_run(conn: Connection) -> dict[str, Any] | None:
+    """The most recent pass (latest ``as_of``, then latest saved) with its id, or None."""
+    row = conn.execute(
+        select(monitor_runs.c.id, monitor_runs.c.result)
+        .order_by(monitor_runs.c.as_of.desc(), monitor_runs.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else {"run_id": row.id, **row.result}
