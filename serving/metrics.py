@@ -8,6 +8,7 @@ names only the exception's type, never its message or traceback (both may quote 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -29,6 +30,25 @@ KNOWN_PATHS = frozenset(
         "/metrics",
     }
 )
+
+
+#: The monitor's gauges: (name, help, labels). Set from the latest pass kept in the store.
+MONITOR_GAUGES = (
+    ("as_of_timestamp_seconds", "Day the latest monitoring pass was run as of", []),
+    ("estimated_roc_auc", "ROC AUC expected on the last 30 days' claims", []),
+    ("realised_roc_auc", "ROC AUC on the last 30 days' claims decided so far", []),
+    ("estimated_denial_rate", "Denial rate expected on the last 30 days' claims", []),
+    ("alerts", "Payer-behaviour alerts in the latest pass", []),
+    ("alert", "A payer-behaviour alert (value 1)", ["payer_id", "category", "kind"]),
+    ("feature_psi", "PSI of a judged input, recent claims vs the training window", ["feature"]),
+    ("prediction_psi", "PSI of a prediction, recent claims vs the training window", ["what"]),
+    ("outcome_mix_psi", "PSI of a payer's denial reason mix in recent remits", ["payer_id"]),
+)
+
+
+def pd_timestamp(day: str) -> float:
+    """Seconds since the epoch of an ISO day (midnight UTC)."""
+    return dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp()
 
 
 class Metrics:
@@ -59,6 +79,36 @@ class Metrics:
         self.reloads = Counter(
             "claimrisk_model_reloads", "Reload attempts", ["outcome"], registry=self.registry
         )
+
+        self.monitor_run = None  # id of the monitoring pass the gauges below show
+        self.monitor = {
+            name: Gauge(f"claimrisk_monitor_{name}", text, labels, registry=self.registry)
+            for name, text, labels in MONITOR_GAUGES
+        }
+
+    def set_monitor(self, run: dict) -> None:
+        """Show a monitoring pass (``store.monitoring.latest_run``) on the monitor gauges."""
+        for gauge in self.monitor.values():
+            gauge.clear()
+        g = self.monitor
+        g["as_of_timestamp_seconds"].set(pd_timestamp(run["as_of"]))
+        recent = run["performance"]["recent"]
+        for name in ("estimated_roc_auc", "realised_roc_auc", "estimated_denial_rate"):
+            if recent.get(name) is not None:
+                g[name].set(recent[name])
+        for a in run["alerts"]:
+            g["alert"].labels(a["payer_id"], a["category"] or "", a["kind"]).set(1)
+        g["alerts"].set(len(run["alerts"]))
+        drift = run["drift"]
+        for f in drift.get("features", []):
+            g["feature_psi"].labels(f["feature"]).set(f["psi"])
+        for name, value in drift.get("prediction", {}).items():
+            g["prediction_psi"].labels(name.removesuffix("_psi")).set(value)
+        for payer in drift.get("payers", []):
+            value = payer["outcomes"]["reason_mix_psi"]
+            if value is not None:
+                g["outcome_mix_psi"].labels(payer["payer_id"]).set(value)
+        self.monitor_run = run["run_id"]
 
     def set_model(self, version: str) -> None:
         self.model.clear()

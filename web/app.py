@@ -16,14 +16,14 @@ from fastapi.staticfiles import StaticFiles
 
 from web.auth import NotPermitted, SignInNeeded, sign_in_url
 from web.render import page
-from web.views import check, claim, dashboard, model, session, worklist
+from web.views import check, claim, dashboard, model, monitoring, session, worklist
 
 STATIC = Path(__file__).with_name("static")
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (session, worklist, claim, check, dashboard, model):
+    for module in (session, worklist, claim, check, dashboard, model, monitoring):
         app.include_router(module.router, include_in_schema=False)
     app.add_exception_handler(SignInNeeded, _to_sign_in)
     app.add_exception_handler(NotPermitted, _refused)

@@ -27,6 +27,7 @@ NAV = (
     ("/check", "Check claims", "score"),
     ("/dashboard", "Dashboard", "kpis"),
     ("/model", "Model", "score"),
+    ("/monitoring", "Monitoring", "kpis"),
 )
 
 

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from serving.deps import AppMetrics
 from serving.errors import NotReady
+from store.monitoring import latest_run, latest_run_id
 
 router = APIRouter()
 
@@ -26,5 +27,11 @@ def readyz(request: Request) -> dict[str, str]:
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-def prometheus(metrics: AppMetrics) -> Response:
+def prometheus(request: Request, metrics: AppMetrics) -> Response:
+    store = request.app.state.store
+    if store is not None:  # the monitor gauges follow the latest pass kept in the store
+        with store.connect() as conn:
+            latest = latest_run_id(conn)
+            if latest is not None and latest != metrics.monitor_run:
+                metrics.set_monitor(latest_run(conn))
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

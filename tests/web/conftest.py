@@ -92,3 +92,15 @@ def signed_in(base: str, role: str) -> httpx.Client:
 
 def csrf_of(html: str) -> str:
     return html.split('name="csrf" value="')[1].split('"')[0]
+
+
+@pytest.fixture(scope="session")
+def monitor_run(site, trained, small_world) -> dict:
+    """A real monitoring pass of the small world, kept in the site's store."""
+    import pandas as pd
+
+    from store.monitoring import save_run
+    from training.monitor.report import monitor
+
+    result = monitor(trained[0].model, small_world[0], pd.Timestamp(TODAY), 90)
+    return {"run_id": save_run(site[1], result, "test"), **result}

@@ -212,3 +212,11 @@ def test_the_model_page_and_the_sign_in_page_pass_the_checks(page):
     assert "ROC AUC" in page.locator("table.metrics").inner_text()
     assert page.locator("svg.chart polyline").count() >= 2
     check_page(page, "model")
+
+
+def test_the_monitoring_page_passes_the_checks(page, monitor_run):
+    sign_in(page, "lead")
+    page.goto("/monitoring")
+    assert monitor_run["as_of"] in page.locator("dl.facts").inner_text()
+    assert page.get_by_role("heading", name="Is the model still right?", exact=False).count() == 1
+    check_page(page, "monitoring")
