@@ -12,10 +12,17 @@ from __future__ import annotations
 import pandas as pd
 
 
-def known_by(tables: dict[str, pd.DataFrame], day: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """``tables`` restricted to what was known at the end of ``day``."""
+def known_by(
+    tables: dict[str, pd.DataFrame], day: pd.Timestamp, since: pd.Timestamp | None = None
+) -> dict[str, pd.DataFrame]:
+    """``tables`` restricted to what was known at the end of ``day``; with ``since``, only the
+    claims submitted from then on (and what hangs off them: a retraining window)."""
     out = dict(tables)
-    claims = tables["claims"][tables["claims"]["submission_date"] <= day]
+    submitted = tables["claims"]["submission_date"]
+    keep = submitted <= day
+    if since is not None:
+        keep &= submitted >= since
+    claims = tables["claims"][keep]
     ids = claims["claim_id"]
     out["claims"] = claims
     out["claim_lines"] = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(ids)]

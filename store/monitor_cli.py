@@ -102,5 +102,91 @@ def monitor_command(
         typer.echo(f"wrote {html_out}")
 
 
+def retrain_command(
+    as_of: AsOf,
+    data: Data = None,
+    db: Db = None,
+    model: Annotated[
+        str, typer.Option(help="The champion watched.")
+    ] = "models:/claimrisk@champion",
+    months: Annotated[
+        int, typer.Option(min=3, help="Months of claims the challenger learns.")
+    ] = 12,
+    every_days: Annotated[
+        int | None, typer.Option(min=1, help="Also retrain when the champion's data is this old.")
+    ] = None,
+    watch_days: WatchDays = 90,
+    out: Annotated[Path | None, typer.Option(help="Challenger bundle folder.")] = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Run the monitoring pass; if it calls for a retrain (an alert, a major drift, realised
+    ROC AUC below the estimate) or the schedule does, fit a challenger on the last --months as
+    known on --as-of and promote it only through the gate. Says what triggered it."""
+    from training.monitor.report import monitor
+    from training.monitor.retrain import Retrain, overdue, triggers
+
+    day = pd.Timestamp(as_of)
+    tables = _tables(data, db)
+    champion = _model(model, tracking_uri)
+    result = monitor(champion, tables, day, watch_days)
+    report = Retrain(
+        f"{day:%Y-%m-%d}", triggers(result) + [r for r in [overdue(champion, day, every_days)] if r]
+    )
+    folder = out or Path("models") / f"retrain-{day:%Y-%m-%d}"
+    if not report.triggered_by:
+        typer.echo(f"no retrain: nothing in the pass as of {report.as_of} calls for one")
+        return
+    typer.echo(f"retraining: {len(report.triggered_by)} trigger(s)")
+    for reason in report.triggered_by[:10]:
+        typer.echo(f"  {reason}")
+    _fit_and_gate(report, tables, day, months, folder, tracking_uri)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "retrain.json").write_text(json.dumps(report.as_dict(), indent=2))
+    typer.echo(f"wrote {folder / 'retrain.json'}")
+    if db is not None:
+        from store import audit
+
+        with _engine(db).begin() as conn:
+            audit.record(
+                conn, _actor(), "retrain", "model", report.model_uri, after=report.promotion
+            )
+
+
+def _fit_and_gate(
+    report, tables, day: pd.Timestamp, months: int, folder: Path, tracking_uri
+) -> None:
+    """Write the window, train the challenger on it, and put it through the promotion gate."""
+    from features.io import DatasetError
+    from training.monitor.retrain import window_dataset
+    from training.run import promote, train
+
+    window = Path("data") / folder.name
+    try:
+        report.window = window_dataset(tables, day, months, window)
+        trained = train(window, folder, tracking_uri, echo=typer.echo)
+        gate = promote(trained.model_uri, window, tracking_uri)
+    except (DatasetError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: retraining on {window} failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    report.data, report.model_uri = str(window), trained.model_uri
+    report.promotion = {
+        "version": gate.version,
+        "promoted": gate.promoted,
+        "challenger": gate.challenger,
+        "champion": gate.champion,
+        "champion_version": gate.champion_version,
+        "refused": gate.refused,
+    }
+    verdict = (
+        f"not promoted: {gate.refused}" if gate.refused
+        else "promoted to champion" if gate.promoted
+        else "not promoted: the champion is at least as good"
+    )  # fmt: skip
+    typer.echo(
+        f"challenger v{gate.version} ({gate.challenger}) vs champion ({gate.champion}): {verdict}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("monitor")(monitor_command)
+    app.command("retrain")(retrain_command)
