@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from features.validate import isin
+
 
 def known_by(
     tables: dict[str, pd.DataFrame], day: pd.Timestamp, since: pd.Timestamp | None = None
@@ -25,13 +27,13 @@ def known_by(
     claims = tables["claims"][keep]
     ids = claims["claim_id"]
     out["claims"] = claims
-    out["claim_lines"] = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(ids)]
+    out["claim_lines"] = tables["claim_lines"][isin(tables["claim_lines"]["claim_id"], ids)]
     remits = tables["remits"]
-    remits = remits[(remits["remit_date"] <= day) & remits["claim_id"].isin(ids)]
+    remits = remits[(remits["remit_date"] <= day) & isin(remits["claim_id"], ids)]
     out["remits"] = remits
     for name in ("remit_adjustments", "remit_remarks"):
         if name in tables:
-            out[name] = tables[name][tables[name]["remit_id"].isin(remits["remit_id"])]
+            out[name] = tables[name][isin(tables[name]["remit_id"], remits["remit_id"])]
     if "eligibility" in tables:
         out["eligibility"] = tables["eligibility"][tables["eligibility"]["checked_date"] <= day]
     if "appeals" in tables:
@@ -41,7 +43,7 @@ def known_by(
 
 def _appeals_known_by(appeals: pd.DataFrame, ids: pd.Series, day: pd.Timestamp) -> pd.DataFrame:
     """Appeals filed by ``day``; a decision after it is not known yet, so it reads pending."""
-    filed = appeals[(appeals["appeal_date"] <= day) & appeals["claim_id"].isin(ids)].copy()
+    filed = appeals[(appeals["appeal_date"] <= day) & isin(appeals["claim_id"], ids)].copy()
     later = filed["resolved_date"].notna() & (filed["resolved_date"] > day)
     filed.loc[later, "outcome"] = "pending"
     filed.loc[later, ["recovered_amount", "resolved_date"]] = None

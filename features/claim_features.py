@@ -34,6 +34,11 @@ class FeatureInputError(ValueError):
 
 def strings(values: Any) -> np.ndarray:
     """Object array of str, with None for anything missing or blank."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        # a typed text column holds only str and NA: blanks are found without a Python loop
+        arr = values.to_numpy(dtype=object, na_value=None)
+        arr[(values.str.len() == 0).to_numpy(dtype=bool, na_value=False)] = None
+        return arr
     if isinstance(values, pd.Series):
         arr = values.to_numpy(dtype=object, na_value=None)
     else:

@@ -65,6 +65,26 @@ class _Parsed:
     extras: dict[str, np.ndarray]  # the custom x_ columns the claims carried, as given
     eligibility: dict[str, np.ndarray]  # features.eligibility: the latest response's reading
 
+    def take(self, rows: np.ndarray) -> _Parsed:
+        """The claims at positions ``rows`` (sorted) with their lines, everything re-indexed."""
+        keep_line = np.isin(self.line_claim, rows)
+        new_index = np.full(len(self.claims["claim_id"]), -1, dtype=np.int64)
+        new_index[rows] = np.arange(len(rows))
+        old_line = np.flatnonzero(keep_line)
+        line_index = np.full(len(self.line_claim), -1, dtype=np.int64)
+        line_index[old_line] = np.arange(len(old_line))
+        primary = self.primary[rows]
+        return _Parsed(
+            {k: v[rows] for k, v in self.claims.items()},
+            {k: v[keep_line] for k, v in self.lines.items()},
+            new_index[self.line_claim[keep_line]],
+            np.where(primary >= 0, line_index[np.maximum(primary, 0)], -1),
+            {k: v[keep_line] for k, v in self.line_ents.items()},
+            {k: v[rows] for k, v in self.claim_ents.items()},
+            {k: v[rows] for k, v in self.extras.items()},
+            {k: v[rows] for k, v in self.eligibility.items()},
+        )
+
 
 @dataclass(frozen=True)
 class Encoded:
@@ -296,8 +316,11 @@ class FeaturePipeline:
         """Each payer's appeal window in days as learnt at fit (NaN for a payer never seen)."""
         return np.array([self.payers_.get(p, _UNKNOWN_PAYER)[2] for p in payer_ids], dtype=float)
 
-    def point_in_time_matrix(self, tables: dict[str, pd.DataFrame]) -> np.ndarray:
-        """Features of every claim in ``tables``, history as known at each one's submission.
+    def point_in_time_matrix(
+        self, tables: dict[str, pd.DataFrame], rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Features of every claim in ``tables`` (or of the claims at positions ``rows``),
+        history as known at each one's submission.
 
         Keeps this pipeline's learnt levels and typical charges (a model's inputs keep their
         meaning) but takes history from ``tables`` claim by claim, as the training matrix does.
@@ -308,7 +331,10 @@ class FeaturePipeline:
         self._check_fitted()
         clone = copy.copy(self)  # _fit_history replaces attributes; self keeps its snapshot
         parsed = clone._parse_tables(tables)
-        computed = clone._compute(parsed, clone._fit_history(tables, parsed, None))
+        logs = clone._fit_history(tables, parsed, None)  # history needs every claim's outcome
+        if rows is not None:
+            parsed = parsed.take(np.sort(np.asarray(rows, dtype=np.int64)))
+        computed = clone._compute(parsed, logs)
         return np.column_stack([computed[name] for name in self.feature_names])
 
     @property

@@ -260,3 +260,15 @@ def test_features_cli_writes_the_matrix(small_dataset_dir, tmp_path):
         matrix.columns
     )
     assert f"{len(FEATURE_NAMES)} features" in result.output
+
+
+def test_the_point_in_time_matrix_of_some_claims_equals_their_rows_of_the_whole(
+    small_world, matrix_and_pipeline
+):
+    """Monitoring asks for a few claims' features; history still comes from all of them."""
+    tables = small_world[0]
+    pipeline = matrix_and_pipeline[1]
+    whole = pipeline.point_in_time_matrix(tables)
+    rows = np.random.default_rng(1).choice(len(tables["claims"]), 500, replace=False)
+    some = pipeline.point_in_time_matrix(tables, rows)
+    np.testing.assert_array_equal(some, whole[np.sort(rows)])

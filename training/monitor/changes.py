@@ -26,6 +26,7 @@ worklist sees it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,10 +86,14 @@ class Stream:
         )
 
 
-def outcome_events(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def outcome_events(
+    tables: dict[str, pd.DataFrame], outcome: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per decided claim and procedure on it: payer, procedure, remit date, denied,
-    reason and main CARC (first-pass outcomes, ``features.codes.initial_outcomes``)."""
-    outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
+    reason and main CARC (first-pass outcomes, ``features.codes.initial_outcomes``, unless
+    the caller has them)."""
+    if outcome is None:
+        outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
     claims = tables["claims"][["claim_id", "payer_id"]].merge(outcome, on="claim_id")
     lines = tables["claim_lines"][["claim_id", "procedure_code"]].dropna().drop_duplicates()
     frame = claims.merge(lines, on="claim_id", how="left")
@@ -112,29 +117,22 @@ def _cusum(x: np.ndarray, p0: float) -> list[tuple[int, int]]:
     return alarms
 
 
-def _streams(events: pd.DataFrame) -> dict[Stream, pd.DataFrame]:
-    """Each stream's outcomes in remit-date order, ``denied`` set to what the stream counts."""
-    out: dict[Stream, pd.DataFrame] = {}
-    by_proc = events.dropna(subset=["procedure_code"])
-    for (payer, code), rows in by_proc.groupby(["payer_id", "procedure_code"], sort=True):
-        out[Stream(payer, code, None)] = rows
-        for reason in POLICY_REASONS:
-            out[Stream(payer, code, reason)] = rows.assign(
-                denied=rows["denied"] & (rows["denial_category"] == reason)
-            )
-    per_claim = events.drop_duplicates("claim_id")
-    for payer, rows in per_claim.groupby("payer_id", sort=True):
-        for reason in rows.loc[rows["denied"], "denial_category"].dropna().unique():
-            hit = rows["denied"] & (rows["denial_category"] == reason)
-            out[Stream(payer, None, str(reason))] = rows.assign(denied=hit)
-    return out
-
-
-def _prior(stream: Stream, before: pd.DataFrame, payer_rates: pd.DataFrame) -> float:
-    """The rate a stream's reference is shrunk towards: its payer's, for the same reason."""
-    if stream.procedure is None:
-        return float(before["denied"].mean())
-    return float(payer_rates.at[stream.payer_id, stream.reason or "any"])
+def _streams(events: pd.DataFrame) -> Iterator[tuple[Stream, np.ndarray, np.ndarray]]:
+    """Each stream as (stream, positions of its outcomes in ``events``, in remit-date order,
+    and the 0/1 outcome it counts at each). Arrays, not frames: a million claims make
+    thousands of streams, and only an alarm needs its rows."""
+    denied = events["denied"].to_numpy(dtype=bool)
+    reason = events["denial_category"].to_numpy(dtype=object)
+    by_proc = events.groupby(["payer_id", "procedure_code"], sort=True).indices
+    for (payer, code), at in by_proc.items():
+        yield Stream(payer, code, None), at, denied[at]
+        for why in POLICY_REASONS:
+            yield Stream(payer, code, why), at, denied[at] & (reason[at] == why)
+    first = np.flatnonzero(~events["claim_id"].duplicated().to_numpy())
+    for payer, at in events.iloc[first].groupby("payer_id", sort=True).indices.items():
+        at = first[at]
+        for why in sorted({r for r in reason[at][denied[at]] if isinstance(r, str)}):
+            yield Stream(payer, None, why), at, denied[at] & (reason[at] == why)
 
 
 def _payer_rates(events: pd.DataFrame, reference_end: pd.Timestamp) -> pd.DataFrame:
@@ -149,28 +147,36 @@ def _payer_rates(events: pd.DataFrame, reference_end: pd.Timestamp) -> pd.DataFr
 
 
 def detect(
-    tables: dict[str, pd.DataFrame], reference_end: pd.Timestamp, as_of: pd.Timestamp
+    tables: dict[str, pd.DataFrame],
+    reference_end: pd.Timestamp,
+    as_of: pd.Timestamp,
+    outcome: pd.DataFrame | None = None,
 ) -> list[dict]:
     """Alerts for every payer and reason whose denial rate rose after ``reference_end``
     (outcomes known by ``as_of``): the streams that alarmed, grouped, earliest first."""
-    events = outcome_events(tables)
-    events = events[events["remit_date"] <= as_of]
+    events = outcome_events(tables, outcome)
+    events = events[events["remit_date"] <= as_of].reset_index(drop=True)
     payer_rates = _payer_rates(events, reference_end)
+    day = events["remit_date"].to_numpy()
     alarms = []
-    for stream, rows in _streams(events).items():
-        before = rows[rows["remit_date"] < reference_end]
-        after = rows[rows["remit_date"] >= reference_end]
-        if len(before) < MIN_REFERENCE or after.empty or stream.payer_id not in payer_rates.index:
+    for stream, at, hit in _streams(events):
+        n = int(np.searchsorted(day[at], np.datetime64(reference_end)))  # outcomes before
+        if n < MIN_REFERENCE or n == len(at) or stream.payer_id not in payer_rates.index:
             continue
-        prior = _prior(stream, before, payer_rates)
-        p0 = (before["denied"].sum() + PRIOR_WEIGHT * prior) / (len(before) + PRIOR_WEIGHT)
-        p0 = float(np.clip(p0, 0.005, 0.9))
-        for start, alarm in _cusum(after["denied"].to_numpy(), p0):
-            alarms.append(_evidence(stream, before, after.iloc[start : alarm + 1], p0))
+        prior = (
+            float(hit[:n].mean())
+            if stream.procedure is None
+            else float(payer_rates.at[stream.payer_id, stream.reason or "any"])
+        )
+        p0 = float(np.clip((hit[:n].sum() + PRIOR_WEIGHT * prior) / (n + PRIOR_WEIGHT), 0.005, 0.9))
+        for start, alarm in _cusum(hit[n:], p0):
+            rows = at[n + start : n + alarm + 1]
+            since = events.iloc[rows].assign(denied=hit[n + start : n + alarm + 1])
+            alarms.append(_evidence(stream, n, since, p0))
     return group_alarms(alarms)
 
 
-def _evidence(stream: Stream, before: pd.DataFrame, since: pd.DataFrame, p0: float) -> dict:
+def _evidence(stream: Stream, before: int, since: pd.DataFrame, p0: float) -> dict:
     """One stream's alarm: the rates before and since the change point, counts and codes."""
     denied = since[since["denied"]]
     reasons = denied["denial_category"].dropna()
@@ -182,7 +188,7 @@ def _evidence(stream: Stream, before: pd.DataFrame, since: pd.DataFrame, p0: flo
         "started_on": since["remit_date"].iloc[0].date().isoformat(),
         "detected_on": since["remit_date"].iloc[-1].date().isoformat(),
         "rate_before": round(p0, 4),
-        "claims_before": len(before),
+        "claims_before": before,
         "rate_since": round(float(since["denied"].mean()), 4),
         "claims_since": len(since),
         "carcs": list(denied["denial_carc"].dropna().astype(str).value_counts().index[:3]),

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from features.as_of import known_by
+from features.codes import initial_outcomes
 from features.contract import DENIAL_CATEGORIES
-from features.labels import build_labels
 from features.registry import HISTORY_FEATURES
 from training.metrics import roc_auc
 from training.model import ClaimriskModel
@@ -29,6 +29,8 @@ from training.monitor.performance import expected_denial_rate, expected_roc_auc
 RECENT_DAYS = 30
 #: Months of submissions the performance table shows, estimated beside realised.
 PERFORMANCE_MONTHS = 4
+#: Reference claims read for drift: a seeded sample when the training window holds more.
+REFERENCE_SAMPLE = 50_000
 OUTCOMES = ("paid", *DENIAL_CATEGORIES)
 #: Inputs that move with the calendar and the practice's accumulating history whatever happens
 #: (the month; counts and rates of earlier claims, which a young history leaves empty): their
@@ -59,20 +61,45 @@ class Scored:
         )
 
 
-def score_known(model: ClaimriskModel, known: dict[str, pd.DataFrame]) -> Scored:
-    """Point-in-time features, probabilities and known outcomes of every claim in ``known``."""
-    x = model.pipeline.point_in_time_matrix(known)
-    labels = build_labels(known)
-    denied = labels["label_denied"].to_numpy(dtype=float)
-    outcome = np.where(denied == 1, labels["label_category"].to_numpy(dtype=object), "paid")
-    outcome = np.where(np.isnan(denied), None, outcome)
+def score_known(
+    model: ClaimriskModel, known: dict[str, pd.DataFrame], rows: np.ndarray, outcome: pd.DataFrame
+) -> Scored:
+    """Point-in-time features, probabilities and first-pass outcomes (``initial_outcomes``) of
+    the claims of ``known`` at positions ``rows`` (history from all of them)."""
+    x = model.pipeline.point_in_time_matrix(known, rows)
+    claims = known["claims"][["claim_id", "payer_id", "submission_date"]].iloc[rows]
+    outcome = outcome.set_index("claim_id").reindex(claims["claim_id"])
+    denied = outcome["denied"].astype("float64").to_numpy()
+    reason = outcome["denial_category"].to_numpy(dtype=object)
+    said = np.where(denied == 1, reason, "paid")
     types = known["payers"].set_index("payer_id")["payer_type"]
-    claims = known["claims"][["claim_id", "payer_id", "submission_date"]].reset_index(drop=True)
+    claims = claims.reset_index(drop=True)
     claims["payer_type"] = claims["payer_id"].map(types).astype(object)
-    claims["remit_date"] = labels["remit_date"].to_numpy()  # the first-pass remit's
+    claims["remit_date"] = outcome["remit_date"].to_numpy()  # the first-pass remit's
     return Scored(
-        claims, x, model.denial_probability(x), model.category_probabilities(x), denied, outcome
+        claims,
+        x,
+        model.denial_probability(x),
+        model.category_probabilities(x),
+        denied,
+        np.where(np.isnan(denied), None, said),
     )
+
+
+def _watched_rows(
+    claims: pd.DataFrame, remitted: pd.Series, reference: pd.Series, as_of: pd.Timestamp
+) -> np.ndarray:
+    """Positions of the claims a pass reads: a sample of the reference window (PSI needs no
+    more than ``REFERENCE_SAMPLE``), the months of the performance table, and every claim
+    remitted in the last ``RECENT_DAYS``."""
+    ref = np.flatnonzero(reference.to_numpy())
+    if len(ref) > REFERENCE_SAMPLE:
+        ref = np.random.default_rng(0).choice(ref, REFERENCE_SAMPLE, replace=False)
+    first = (as_of.to_period("M") - (PERFORMANCE_MONTHS - 1)).to_timestamp()
+    late = (claims["submission_date"] >= first) | (
+        remitted > as_of - pd.Timedelta(days=RECENT_DAYS)
+    )
+    return np.union1d(ref, np.flatnonzero(late.to_numpy()))
 
 
 def monitor(
@@ -83,23 +110,30 @@ def monitor(
     watched against the earlier ones)."""
     reference_end = as_of - pd.Timedelta(days=watch_days)
     known = known_by(tables, as_of)
-    scored = score_known(model, known)
-    submitted = scored.claims["submission_date"]
+    claims = known["claims"]
+    outcome = initial_outcomes(known["remits"], known["remit_adjustments"])
+    first_remit = outcome.set_index("claim_id")["remit_date"].reindex(claims["claim_id"])
     windows = model.metadata.get("windows") or {}
+    submitted = claims["submission_date"]
     reference = (submitted >= windows.get("start", submitted.min())) & (
         submitted < windows.get("valid_start", reference_end)
     )
+    rows = _watched_rows(
+        claims, pd.Series(first_remit.to_numpy(), index=claims.index), reference, as_of
+    )
+    scored = score_known(model, known, rows, outcome)
     since = as_of - pd.Timedelta(days=RECENT_DAYS)
-    recent = (submitted > since).to_numpy()
+    recent = (scored.claims["submission_date"] > since).to_numpy()
     remitted = (scored.claims["remit_date"] > since).to_numpy()
+    in_reference = reference.to_numpy()[rows]
     return {
         "as_of": as_of.date().isoformat(),
         "reference_end": reference_end.date().isoformat(),
         "model": {k: model.metadata.get(k) for k in ("model_uri", "trained_at", "windows")},
-        "alerts": detect(known, reference_end, as_of),
+        "alerts": detect(known, reference_end, as_of, outcome),
         "drift": drift(
             model,
-            scored.where(reference.to_numpy()),
+            scored.where(in_reference),
             scored.where(recent),
             scored.where(remitted),
         ),
