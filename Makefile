@@ -55,13 +55,15 @@ $(DEMO_MODEL): $(DEMO_DATA) $(MODEL_CODE)
 $(DEMO_X12): $(DEMO_DATA)
 	$(BIN)/claimrisk export-x12 --data data/demo --out data/demo-x12
 
-#: The practice's store: its 837s and 835s loaded, the worklist ranked as of the world's last day.
+#: The practice's store: its 837s and 835s loaded, the worklist ranked and a monitoring pass kept as
+#: of the world's last day.
 $(DEMO_STORE): $(DEMO_X12) $(DEMO_MODEL)
 	rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
 	$(BIN)/claimrisk db upgrade --db $(DEMO_STORE)
 	$(BIN)/claimrisk db load --db $(DEMO_STORE) --x12 data/demo-x12 --model models/demo --as-of 2025-12-31
 	$(BIN)/claimrisk user add demo --role lead --db $(DEMO_STORE) > /dev/null
 	echo "$(DEMO_PASSWORD)" | $(BIN)/claimrisk user password demo --db $(DEMO_STORE)
+	$(BIN)/claimrisk monitor --model models/demo --db $(DEMO_STORE) --as-of 2025-12-31 > /dev/null
 
 test: install  ## lint, then every test (real fits, real files, real notebooks)
 	$(BIN)/ruff check .
@@ -80,6 +82,7 @@ bench: install  ## speed and memory benchmarks: prints a table, writes bench/res
 	$(BIN)/python -m bench.train
 	$(BIN)/python -m bench.x12
 	$(BIN)/python -m bench.edits
+	$(BIN)/python -m bench.monitor
 	$(BIN)/python -m bench.serve  # needs wrk (apt-get install wrk)
 	$(BIN)/python -m bench.store  # needs PostgreSQL's initdb/pg_ctl (apt-get install postgresql)
 	$(BIN)/python -m bench.web
