@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -10,6 +12,7 @@ from features.generate.world import POLICY_CHANGE_CODES, POLICY_CHANGE_PAYER
 from training.monitor.changes import _cusum, detect
 
 
+@functools.cache
 def _alerts(scenario: str) -> tuple[list[dict], pd.Timestamp]:
     cfg = WorldConfig(n_claims=40_000, seed=11, scenario=scenario)
     tables, _ = generate(cfg)
@@ -53,3 +56,15 @@ def test_the_cusum_stays_quiet_on_a_steady_rate_and_fires_on_a_rise():
     rise = np.concatenate([steady[:1000], rng.random(300) < 0.3])
     (start, alarm), *_ = _cusum(rise, 0.1)
     assert 900 <= start <= 1100 and 1000 < alarm < 1300
+
+
+def test_the_readable_page_says_what_changed_and_what_to_do(trained, small_world):
+    from training.monitor.html import render
+    from training.monitor.report import monitor
+
+    alerts, _ = _alerts("payer-policy-change")
+    result = monitor(trained[0].model, small_world[0], pd.Timestamp("2025-12-31"), 90)
+    page = render({**result, "alerts": _policy(alerts)})
+    assert "COM01: authorization denials on" in page and "97110" in page
+    assert "What to do: check the payer&#39;s prior-authorization list" in page
+    assert "<script" not in page  # one static page, mailed and archived
