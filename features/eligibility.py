@@ -25,6 +25,9 @@ from features.contract import ELIGIBILITY
 
 #: Coverage on the service date, as the feature's levels.
 COVERAGE_LEVELS = ("active", "ended", "not_started", "inactive", "rejected")
+#: The features read from eligibility responses (``eligibility_features``' keys): unknown for
+#: every claim of data that holds no responses (a store, an 837 scored alone).
+FEATURES = ("eligibility_coverage", "eligibility_days_since_check", "eligibility_plan_days_left")
 _SHIFT = 1 << 21  # days since 1970 fit in 21 bits (as in features.history)
 
 

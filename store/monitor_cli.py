@@ -54,6 +54,8 @@ def echo_pass(result: dict[str, Any]) -> None:
     """The pass on one screen: the estimate, the drift findings and the alerts."""
     recent = result["performance"]["recent"]
     typer.echo(f"as of {result['as_of']} (outcomes since {result['reference_end']} watched)")
+    for note in result.get("notes", []):
+        typer.echo(f"note: {note}")
     if recent.get("claims"):
         realised = recent.get("realised_roc_auc")
         typer.echo(

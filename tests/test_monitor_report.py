@@ -36,7 +36,7 @@ def test_the_command_writes_the_pass_as_json_and_html(trained, small_dataset_dir
     assert recent["claims"] > 100 and 0.5 < recent["estimated_roc_auc"] < 1
     assert {t["payer_type"] for t in got["performance"]["payer_types"]} >= {"commercial"}
     assert {c["category"] for c in got["performance"]["categories"]} >= {"authorization"}
-    assert got["drift"]["features"] and "findings" in got["drift"]
+    assert got["drift"]["features"] and "findings" in got["drift"] and got["notes"] == []
     assert "estimated ROC AUC" in result.output and "drift finding" in result.output
     html = page.read_text()
     assert "claimrisk monitor as of 2025-12-01" in html and "estimated ROC AUC" in html
@@ -60,6 +60,8 @@ def test_from_a_store_the_pass_is_kept_and_audited(trained, small_world, tmp_pat
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "kept in the store as monitor run 1" in result.output
+    # the store keeps no 271s: said once, and the eligibility inputs are not judged for drift
+    assert "note: no eligibility responses (271s) in the data" in result.output
     with eng.connect() as conn:
         run = latest_run(conn)
         audit = conn.execute(
@@ -67,6 +69,8 @@ def test_from_a_store_the_pass_is_kept_and_audited(trained, small_world, tmp_pat
         ).all()
     assert run["run_id"] == 1 and run["as_of"] == "2025-11-01"
     assert run["performance"]["recent"]["claims"] > 100
+    judged = {f["feature"] for f in run["drift"]["features"]}
+    assert judged and "eligibility_coverage" not in judged
     assert len(audit) == 1 and audit[0].action == "monitor"
     eng.dispose()
 

@@ -18,6 +18,7 @@ import pandas as pd
 from features.as_of import known_by
 from features.codes import initial_outcomes
 from features.contract import DENIAL_CATEGORIES
+from features.eligibility import FEATURES as ELIGIBILITY_FEATURES
 from features.registry import HISTORY_FEATURES
 from training.metrics import roc_auc
 from training.model import ClaimriskModel
@@ -126,19 +127,33 @@ def monitor(
     recent = (scored.claims["submission_date"] > since).to_numpy()
     remitted = (scored.claims["remit_date"] > since).to_numpy()
     in_reference = reference.to_numpy()[rows]
+    unread = _unread(known)
     return {
         "as_of": as_of.date().isoformat(),
         "reference_end": reference_end.date().isoformat(),
         "model": {k: model.metadata.get(k) for k in ("model_uri", "trained_at", "windows")},
         "alerts": detect(known, reference_end, as_of, outcome),
+        "notes": [unread] if unread else [],
         "drift": drift(
             model,
             scored.where(in_reference),
             scored.where(recent),
             scored.where(remitted),
+            not_judged=ELIGIBILITY_FEATURES if unread else (),
         ),
         "performance": performance(scored, as_of),
     }
+
+
+def _unread(known: dict[str, pd.DataFrame]) -> str:
+    """Why the eligibility inputs are not judged ('' when the data holds 271s)."""
+    eligibility = known.get("eligibility")
+    if eligibility is not None and len(eligibility):
+        return ""
+    return (
+        "no eligibility responses (271s) in the data (a store keeps none yet): the eligibility "
+        "inputs read as unknown for every claim and are not judged for drift"
+    )
 
 
 def _span(s: Scored) -> dict[str, Any]:
@@ -159,7 +174,11 @@ def _expected_mix(s: Scored) -> np.ndarray:
 
 
 def drift(
-    model: ClaimriskModel, reference: Scored, recent: Scored, remitted: Scored
+    model: ClaimriskModel,
+    reference: Scored,
+    recent: Scored,
+    remitted: Scored,
+    not_judged: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Feature and prediction drift of the ``recent`` claims and the reason mix of the outcomes
     ``remitted`` recently, against ``reference``; overall and per payer, with one finding for
@@ -168,7 +187,7 @@ def drift(
     if not len(reference.p) or not len(recent.p):
         out["skipped"] = "no claims in the reference or the recent window"
         return out
-    out.update(_compare(model, reference, recent, remitted))
+    out.update(_compare(model, reference, recent, remitted, not_judged))
     payers = []
     for payer in sorted(set(recent.claims["payer_id"])):
         ref, cur, out_ = (
@@ -176,7 +195,7 @@ def drift(
             for s in (reference, recent, remitted)
         )
         if len(cur.p) >= d.MIN_CLAIMS and len(ref.p) >= d.MIN_CLAIMS:
-            row = _compare(model, ref, cur, out_)
+            row = _compare(model, ref, cur, out_, not_judged)
             row.update(features=row["features"][:5], history_features=row["history_features"][:5])
             payers.append({"payer_id": payer, "claims": len(cur.p), **row})
     out["payers"] = payers
@@ -185,13 +204,17 @@ def drift(
 
 
 def _compare(
-    model: ClaimriskModel, reference: Scored, recent: Scored, remitted: Scored
+    model: ClaimriskModel,
+    reference: Scored,
+    recent: Scored,
+    remitted: Scored,
+    not_judged: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     pipeline = model.pipeline
     every = d.feature_drift(
         reference.x, recent.x, pipeline.feature_names, set(pipeline.categorical_features)
     )
-    features = [f for f in every if f["feature"] not in GROWS_BY_DESIGN]
+    features = [f for f in every if f["feature"] not in {*GROWS_BY_DESIGN, *not_judged}]
     history = [f for f in every if f["feature"] in GROWS_BY_DESIGN]
     ref_out, cur_out = (s.outcome[s.outcome != None] for s in (reference, remitted))  # noqa: E711
     outcome_psi = (
