@@ -136,10 +136,8 @@ def monitor(
         "notes": [unread] if unread else [],
         "drift": drift(
             model,
-            scored.where(in_reference),
-            scored.where(recent),
-            scored.where(remitted),
-            not_judged=ELIGIBILITY_FEATURES if unread else (),
+            Compared(scored.where(in_reference), scored.where(recent), scored.where(remitted)),
+            ELIGIBILITY_FEATURES if unread else (),
         ),
         "performance": performance(scored, as_of),
     }
@@ -173,43 +171,47 @@ def _expected_mix(s: Scored) -> np.ndarray:
     return np.concatenate([[(1 - s.p).sum()], reasons]) / max(len(s.p), 1)
 
 
-def drift(
-    model: ClaimriskModel,
-    reference: Scored,
-    recent: Scored,
-    remitted: Scored,
-    not_judged: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """Feature and prediction drift of the ``recent`` claims and the reason mix of the outcomes
-    ``remitted`` recently, against ``reference``; overall and per payer, with one finding for
-    each moderate or major shift."""
-    out: dict[str, Any] = {"reference": _span(reference), "current": _span(recent)}
-    if not len(reference.p) or not len(recent.p):
+@dataclass(frozen=True)
+class Compared:
+    """What drift compares: the reference claims, the recent claims (their inputs and
+    predictions) and the recently remitted ones (their outcomes)."""
+
+    reference: Scored
+    recent: Scored
+    remitted: Scored
+
+    def of_payer(self, payer: str) -> Compared:
+        return Compared(
+            *(
+                s.where((s.claims["payer_id"] == payer).to_numpy())
+                for s in (self.reference, self.recent, self.remitted)
+            )
+        )
+
+
+def drift(model: ClaimriskModel, c: Compared, not_judged: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Feature and prediction drift of the recent claims and the reason mix of the outcomes
+    remitted recently, against the reference; overall and per payer, with one finding for each
+    moderate or major shift. ``not_judged``: inputs the data cannot have (reported nowhere)."""
+    out: dict[str, Any] = {"reference": _span(c.reference), "current": _span(c.recent)}
+    if not len(c.reference.p) or not len(c.recent.p):
         out["skipped"] = "no claims in the reference or the recent window"
         return out
-    out.update(_compare(model, reference, recent, remitted, not_judged))
+    out.update(_compare(model, c, not_judged))
     payers = []
-    for payer in sorted(set(recent.claims["payer_id"])):
-        ref, cur, out_ = (
-            s.where((s.claims["payer_id"] == payer).to_numpy())
-            for s in (reference, recent, remitted)
-        )
-        if len(cur.p) >= d.MIN_CLAIMS and len(ref.p) >= d.MIN_CLAIMS:
-            row = _compare(model, ref, cur, out_, not_judged)
+    for payer in sorted(set(c.recent.claims["payer_id"])):
+        mine = c.of_payer(payer)
+        if len(mine.recent.p) >= d.MIN_CLAIMS and len(mine.reference.p) >= d.MIN_CLAIMS:
+            row = _compare(model, mine, not_judged)
             row.update(features=row["features"][:5], history_features=row["history_features"][:5])
-            payers.append({"payer_id": payer, "claims": len(cur.p), **row})
+            payers.append({"payer_id": payer, "claims": len(mine.recent.p), **row})
     out["payers"] = payers
     out["findings"] = _findings(out, payers)
     return out
 
 
-def _compare(
-    model: ClaimriskModel,
-    reference: Scored,
-    recent: Scored,
-    remitted: Scored,
-    not_judged: tuple[str, ...] = (),
-) -> dict[str, Any]:
+def _compare(model: ClaimriskModel, c: Compared, not_judged: tuple[str, ...]) -> dict[str, Any]:
+    reference, recent, remitted = c.reference, c.recent, c.remitted
     pipeline = model.pipeline
     every = d.feature_drift(
         reference.x, recent.x, pipeline.feature_names, set(pipeline.categorical_features)
