@@ -112,15 +112,22 @@ def load_command(
         raise typer.Exit(1)
 
 
-def _model(reference: str):
-    """(bundle, version) of a bundle folder or models:/ URI, loaded the one trusted way."""
-    from training.bundle import BundleError, describe_version, load_bundle
+def _bundle(reference: str, tracking_uri: str | None = None):
+    """A bundle folder or models:/ URI, loaded the one trusted way, or exit 1 saying why."""
+    from training.bundle import BundleError, load_bundle
 
     try:
-        model = load_bundle(reference)
+        return load_bundle(reference, tracking_uri)
     except (BundleError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _model(reference: str):
+    """(bundle, version) of a bundle folder or models:/ URI."""
+    from training.bundle import describe_version
+
+    model = _bundle(reference)
     return model, describe_version(reference, model)
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from store.cli import Db, _actor, _engine
+from store.cli import Db, _actor, _bundle, _engine
 
 AsOf = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Day of the pass.")]
 Data = Annotated[
@@ -38,16 +38,6 @@ def _tables(data: Path | None, db: str | None) -> dict[str, pd.DataFrame]:
     from store.export import read_tables
 
     return read_tables(_engine(db))
-
-
-def _model(reference: str, tracking_uri: str | None):
-    from training.bundle import BundleError, load_bundle
-
-    try:
-        return load_bundle(reference, tracking_uri)
-    except (BundleError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 def echo_pass(result: dict[str, Any]) -> None:
@@ -90,7 +80,7 @@ def monitor_command(
     from training.monitor.report import monitor
 
     tables = _tables(data, db)
-    result = monitor(_model(model, tracking_uri), tables, pd.Timestamp(as_of), watch_days)
+    result = monitor(_bundle(model, tracking_uri), tables, pd.Timestamp(as_of), watch_days)
     echo_pass(result)
     if db is not None:
         from store.monitoring import save_run
@@ -129,7 +119,7 @@ def retrain_command(
 
     day = pd.Timestamp(as_of)
     tables = _tables(data, db)
-    champion = _model(model, tracking_uri)
+    champion = _bundle(model, tracking_uri)
     result = monitor(champion, tables, day, watch_days)
     report = Retrain(
         f"{day:%Y-%m-%d}", triggers(result) + [r for r in [overdue(champion, day, every_days)] if r]

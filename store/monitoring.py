@@ -30,20 +30,18 @@ def save_run(eng: Engine, result: dict[str, Any], actor: str) -> int:
     return int(run_id)
 
 
+#: Which pass is the latest: the latest ``as_of``, then the latest saved.
+_LATEST = (monitor_runs.c.as_of.desc(), monitor_runs.c.id.desc())
+
+
 def latest_run_id(conn: Connection) -> int | None:
     """The id of ``latest_run`` (cheap: the gauges ask on every scrape)."""
-    return conn.execute(
-        select(monitor_runs.c.id)
-        .order_by(monitor_runs.c.as_of.desc(), monitor_runs.c.id.desc())
-        .limit(1)
-    ).scalar()
+    return conn.execute(select(monitor_runs.c.id).order_by(*_LATEST).limit(1)).scalar()
 
 
 def latest_run(conn: Connection) -> dict[str, Any] | None:
-    """The most recent pass (latest ``as_of``, then latest saved) with its id, or None."""
+    """The latest pass (``_LATEST``) with its id, or None."""
     row = conn.execute(
-        select(monitor_runs.c.id, monitor_runs.c.result)
-        .order_by(monitor_runs.c.as_of.desc(), monitor_runs.c.id.desc())
-        .limit(1)
+        select(monitor_runs.c.id, monitor_runs.c.result).order_by(*_LATEST).limit(1)
     ).first()
     return None if row is None else {"run_id": row.id, **row.result}

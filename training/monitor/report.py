@@ -65,11 +65,12 @@ class Scored:
 def score_known(
     model: ClaimriskModel, known: dict[str, pd.DataFrame], rows: np.ndarray, outcome: pd.DataFrame
 ) -> Scored:
-    """Point-in-time features, probabilities and first-pass outcomes (``initial_outcomes``) of
-    the claims of ``known`` at positions ``rows`` (history from all of them)."""
+    """Point-in-time features, probabilities and first-pass outcomes of the claims of ``known``
+    at positions ``rows`` (history from all of them); ``outcome`` is ``initial_outcomes``
+    aligned to ``known["claims"]``, one row per claim in its order."""
     x = model.pipeline.point_in_time_matrix(known, rows)
     claims = known["claims"][["claim_id", "payer_id", "submission_date"]].iloc[rows]
-    outcome = outcome.set_index("claim_id").reindex(claims["claim_id"])
+    outcome = outcome.iloc[rows]
     denied = outcome["denied"].astype("float64").to_numpy()
     reason = outcome["denial_category"].to_numpy(dtype=object)
     said = np.where(denied == 1, reason, "paid")
@@ -113,16 +114,15 @@ def monitor(
     known = known_by(tables, as_of)
     claims = known["claims"]
     outcome = initial_outcomes(known["remits"], known["remit_adjustments"])
-    first_remit = outcome.set_index("claim_id")["remit_date"].reindex(claims["claim_id"])
+    per_claim = outcome.set_index("claim_id").reindex(claims["claim_id"])
     windows = model.metadata.get("windows") or {}
     submitted = claims["submission_date"]
     reference = (submitted >= windows.get("start", submitted.min())) & (
         submitted < windows.get("valid_start", reference_end)
     )
-    rows = _watched_rows(
-        claims, pd.Series(first_remit.to_numpy(), index=claims.index), reference, as_of
-    )
-    scored = score_known(model, known, rows, outcome)
+    first_remit = pd.Series(per_claim["remit_date"].to_numpy(), index=claims.index)
+    rows = _watched_rows(claims, first_remit, reference, as_of)
+    scored = score_known(model, known, rows, per_claim)
     since = as_of - pd.Timedelta(days=RECENT_DAYS)
     recent = (scored.claims["submission_date"] > since).to_numpy()
     remitted = (scored.claims["remit_date"] > since).to_numpy()
