@@ -31,6 +31,22 @@ COUNT_COLUMNS = ("n", "denied", *DENIAL_CATEGORIES)
 _SHIFT = np.int64(1 << 21)  # days since 1970 fit in 21 bits until the year 7711
 
 
+def daily_totals(
+    keys: np.ndarray, days: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Events summed per (key, day), sorted by key then day; rows without a key or a day are
+    dropped (a claim never remitted, an entity outside the code book)."""
+    ok = (keys >= 0) & ~np.isnan(days)
+    keys, days, counts = keys[ok], days[ok].astype(np.int64), counts[ok]
+    order = np.lexsort((days, keys))
+    keys, days, counts = keys[order], days[order], counts[order]
+    if not len(keys):
+        return keys, days, np.zeros((0, len(COUNT_COLUMNS)))
+    composite = keys * _SHIFT + days
+    starts = np.flatnonzero(np.r_[True, composite[1:] != composite[:-1]])
+    return keys[starts], days[starts], np.add.reduceat(counts, starts, axis=0)
+
+
 @dataclass
 class EventLog:
     """Cumulative outcome counts per (key, day), sorted, for lookups strictly before a day."""
@@ -47,16 +63,9 @@ class EventLog:
     @classmethod
     def from_events(cls, keys: np.ndarray, days: np.ndarray, counts: np.ndarray) -> EventLog:
         """Aggregate events (one row each, ``counts`` per COUNT_COLUMNS) into daily cumulants."""
-        ok = (keys >= 0) & ~np.isnan(days)
-        keys, days, counts = keys[ok], days[ok].astype(np.int64), counts[ok]
-        order = np.lexsort((days, keys))
-        keys, days, counts = keys[order], days[order], counts[order]
+        keys, days, daily = daily_totals(keys, days, counts)
         if not len(keys):
-            return cls(keys, days, np.zeros((0, len(COUNT_COLUMNS))))
-        composite = keys * _SHIFT + days
-        starts = np.flatnonzero(np.r_[True, composite[1:] != composite[:-1]])
-        daily = np.add.reduceat(counts, starts, axis=0)
-        keys, days = keys[starts], days[starts]
+            return cls(keys, days, daily)
         cum = np.cumsum(daily, axis=0)
         key_start = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         before_key = np.vstack([np.zeros((1, cum.shape[1])), cum[key_start[1:] - 1]])
@@ -218,6 +227,30 @@ def outcome_counts(denied: np.ndarray, category: np.ndarray) -> np.ndarray:
     return counts
 
 
+def key_events(
+    claim_entities: dict[str, np.ndarray],
+    line_entities: dict[str, np.ndarray],
+    line_claim: np.ndarray,
+    remit_day: np.ndarray,
+    denied: np.ndarray,
+    category: np.ndarray,
+    vocab: dict[str, dict[str, int]],
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per history key: each first-pass outcome's (key code, remit day, counts), one row per
+    claim (per line for line keys); a NaN day is a claim without a remit."""
+    n = len(remit_day)
+    counts = outcome_counts(denied, category)
+    events = {GLOBAL.name: (np.zeros(n, np.int64), remit_day, counts)}
+    line_view = {**{k: v[line_claim] for k, v in claim_entities.items()}, **line_entities}
+    for key in KEYS:
+        if key.per_line:
+            codes = key_codes(key, line_view, vocab, len(line_claim))
+            events[key.name] = (codes, remit_day[line_claim], counts[line_claim])
+        else:
+            events[key.name] = (key_codes(key, claim_entities, vocab, n), remit_day, counts)
+    return events
+
+
 def build_logs(
     claim_entities: dict[str, np.ndarray],
     line_entities: dict[str, np.ndarray],
@@ -228,18 +261,10 @@ def build_logs(
     vocab: dict[str, dict[str, int]],
 ) -> dict[str, EventLog]:
     """Event logs of every history key from claims' first-pass outcomes (NaN day: no remit)."""
-    n = len(remit_day)
-    counts = outcome_counts(denied, category)
-    logs = {GLOBAL.name: EventLog.from_events(np.zeros(n, np.int64), remit_day, counts)}
-    line_view = {**{k: v[line_claim] for k, v in claim_entities.items()}, **line_entities}
-    for key in KEYS:
-        if key.per_line:
-            codes = key_codes(key, line_view, vocab, len(line_claim))
-            logs[key.name] = EventLog.from_events(codes, remit_day[line_claim], counts[line_claim])
-        else:
-            codes = key_codes(key, claim_entities, vocab, n)
-            logs[key.name] = EventLog.from_events(codes, remit_day, counts)
-    return logs
+    events = key_events(
+        claim_entities, line_entities, line_claim, remit_day, denied, category, vocab
+    )
+    return {name: EventLog.from_events(*e) for name, e in events.items()}
 
 
 def history_features(

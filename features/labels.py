@@ -15,6 +15,8 @@ Recovery labels answer one of two questions, never a mix of both:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -38,7 +40,33 @@ MIN_DECIDED_APPEALS = 200
 RECOVERY_WAIT_DAYS = 90
 
 
-def build_labels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+@dataclass(frozen=True)
+class LabelFacts:
+    """What labels read from the whole data, not from one claim's rows: which question recovery
+    labels answer, and the last remit date (when unpaid denials count as not recovered). A month
+    of a partitioned dataset is labelled with the facts of all of it."""
+
+    source: str  # "appeals" | "remits"
+    end: pd.Timestamp
+
+    @classmethod
+    def of(cls, tables: dict[str, pd.DataFrame]) -> LabelFacts:
+        return cls.combine([cls.part(tables)])
+
+    @staticmethod
+    def part(tables: dict[str, pd.DataFrame]) -> tuple[int, pd.Timestamp]:
+        """A partition's share of the facts: decided appeals, last remit date."""
+        return int(_decided(tables["appeals"]).sum()), tables["remits"]["remit_date"].max()
+
+    @classmethod
+    def combine(cls, parts: list[tuple[int, pd.Timestamp]]) -> LabelFacts:
+        decided = sum(n for n, _ in parts)
+        ends = [end for _, end in parts if pd.notna(end)]
+        source = "appeals" if decided >= MIN_DECIDED_APPEALS else "remits"
+        return cls(source, max(ends) if ends else pd.NaT)
+
+
+def build_labels(tables: dict[str, pd.DataFrame], facts: LabelFacts | None = None) -> pd.DataFrame:
     """Per claim: first-pass outcome, its category and CARC, and how any appeal ended.
 
     ``label_overturned`` is 1 when the denial was recovered, 0 when it was not, NaN while that is
@@ -58,18 +86,19 @@ def build_labels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     window = frame["payer_id"].map(tables["payers"].set_index("payer_id")["appeal_window_days"])
     frame["appeal_deadline"] = appeal_deadline(frame["remit_date"], window)
-    if _decided(tables["appeals"]).sum() >= MIN_DECIDED_APPEALS:
+    facts = facts or LabelFacts.of(tables)
+    if facts.source == "appeals":
         won, amount = _appeal_outcomes(frame["claim_id"], tables["appeals"])
         appealed = frame["claim_id"].isin(tables["appeals"]["claim_id"]).astype(float)
         frame["label_appealed"] = appealed.where(denied == True)  # noqa: E712
         source = "appeals"
     else:
-        won, amount = _remit_outcomes(frame, tables["remits"])
+        won, amount = _remit_outcomes(frame, tables["remits"], facts.end)
         frame["label_appealed"] = np.nan  # 835s do not say whether an appeal was filed
         source = "remits"
     frame["label_overturned"] = won
     frame["label_recovered_amount"] = amount
-    frame["label_recovery_source"] = np.where(np.isnan(won), None, source)
+    frame["label_recovery_source"] = pd.array(np.where(np.isnan(won), None, source), dtype="str")
     frame["label_paid_amount"] = frame["paid_amount"].where(denied == False)  # noqa: E712
     frame["denied_amount"] = np.where(denied == True, frame["total_charge"], np.nan)  # noqa: E712
     return frame[["claim_id", *LABEL_COLUMNS, "remit_date", "appeal_deadline", "denied_amount"]]
@@ -88,14 +117,15 @@ def _appeal_outcomes(claim_id: pd.Series, appeals: pd.DataFrame) -> tuple[np.nda
         recovered=("recovered_amount", "sum"),
     )
     stats = by_claim.reindex(claim_id).reset_index(drop=True)
-    decided = stats["won"].notna() & (
-        stats["won"].fillna(False).astype(bool) | ~stats["pending"].fillna(True).astype(bool)
-    )
-    won = np.where(decided, stats["won"].astype(float), np.nan)
+    won, pending = stats["won"].astype(object), stats["pending"].astype(object)
+    decided = won.notna() & (won.fillna(False).astype(bool) | ~pending.fillna(True).astype(bool))
+    won = np.where(decided, won.astype(float), np.nan)
     return won, np.where(decided, stats["recovered"].astype(float), np.nan)
 
 
-def _remit_outcomes(frame: pd.DataFrame, remits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _remit_outcomes(
+    frame: pd.DataFrame, remits: pd.DataFrame, end: pd.Timestamp
+) -> tuple[np.ndarray, np.ndarray]:
     """Per denied claim, from the 835s alone: 1 when its payer later paid it, with the net amount;
     0 once its appeal window and ``RECOVERY_WAIT_DAYS`` passed unpaid; NaN before that.
 
@@ -124,7 +154,6 @@ def _remit_outcomes(frame: pd.DataFrame, remits: pd.DataFrame) -> tuple[np.ndarr
     )
     net = later.groupby("claim_id")["paid_amount"].sum()
     net = frame["claim_id"].map(net[net > 0])
-    end = remits["remit_date"].max()
     settled = frame["appeal_deadline"] + pd.Timedelta(days=RECOVERY_WAIT_DAYS) < end
     won = np.where(net.notna(), 1.0, np.where(settled, 0.0, np.nan))
     won = np.where(frame["denied"] == True, won, np.nan)  # noqa: E712

@@ -39,7 +39,7 @@ from features.contract import CLAIM_LINES, CLAIMS
 from features.eligibility import eligibility_features
 from features.extras import as_numbers, extra_names, kind_of
 from features.history import EventLog, build_logs, encode, history_features, vocabularies
-from features.labels import build_labels
+from features.labels import LabelFacts, build_labels
 from features.registry import CATEGORICAL, FEATURE_NAMES
 
 OTHER = "__other__"
@@ -113,6 +113,93 @@ def _seen_codes(parsed: _Parsed) -> dict[str, set[str]]:
     }
 
 
+def _payer_facts(payers: pd.DataFrame) -> dict[str, tuple[str | None, float, float]]:
+    """Per payer: its type, timely-filing limit and appeal window (NaN where unknown)."""
+    return {
+        row.payer_id: (
+            row.payer_type if isinstance(row.payer_type, str) else None,
+            _days_or_nan(row.timely_filing_days),
+            _days_or_nan(row.appeal_window_days),
+        )
+        for row in payers.itertuples(index=False)
+    }
+
+
+def _by_code(codes: np.ndarray, values: np.ndarray) -> dict[str, np.ndarray]:
+    """The known (non-NaN) ``values`` of each code."""
+    ok = ~np.isnan(values) & pd.notna(codes)
+    grouped = pd.Series(values[ok]).groupby(pd.Series(codes[ok], dtype=object))
+    return {code: group.to_numpy() for code, group in grouped}
+
+
+@dataclass
+class FitStats:
+    """What a pipeline learns from claims (besides history), as sums a partition contributes.
+
+    Levels are counts, codes are sets and typical charges keep every per-unit charge by code, so
+    merging the statistics of any split of the claims gives exactly those of the whole: the exact
+    median needs the values, and a code's values are few next to the claims."""
+
+    extras: dict[str, str]  # custom column → kind
+    levels: dict[str, pd.Series]  # categorical feature → value counts
+    seen: dict[str, set[str]]  # role → codes seen
+    per_unit: dict[str, np.ndarray]  # procedure/revenue code → per-unit charges
+
+    @staticmethod
+    def merge(stats: list[FitStats]) -> FitStats:
+        """One set of statistics from partitions' (each custom column of one kind in all)."""
+        extras: dict[str, str] = {}
+        for s in stats:
+            for name, kind in s.extras.items():
+                if extras.setdefault(name, kind) != kind:
+                    raise FeatureInputError(
+                        f"custom column {name} reads as {extras[name]} in one part of the data "
+                        f"and as {kind} in another; write it one way throughout"
+                    )
+        names = {n for s in stats for n in s.levels}
+        levels = {
+            n: pd.concat([s.levels[n] for s in stats if n in s.levels]).groupby(level=0).sum()
+            for n in names
+        }
+        seen = {role: set().union(*(s.seen[role] for s in stats)) for role in stats[0].seen}
+        codes = {c for s in stats for c in s.per_unit}
+        per_unit = {
+            c: np.sort(np.concatenate([s.per_unit[c] for s in stats if c in s.per_unit]))
+            for c in codes
+        }
+        return FitStats(extras, levels, seen, per_unit)
+
+
+def first_pass(
+    tables: dict[str, pd.DataFrame], claim_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each claim's first-pass outcome (the contract's denial rule): remit day (NaN: none yet),
+    denied, and the denial's category."""
+    outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
+    outcome = outcome.set_index("claim_id").reindex(claim_ids)
+    remit_day = outcome["remit_date"].to_numpy(dtype="datetime64[D]").astype("int64").astype(float)
+    remit_day[outcome["remit_date"].isna().to_numpy()] = np.nan
+    denied = outcome["denied"].fillna(False).to_numpy(dtype=bool)
+    return remit_day, denied, outcome["denial_category"].to_numpy(dtype=object)
+
+
+def cutoff_day_of(remit_day: np.ndarray, cutoff: Any) -> int:
+    """The history cutoff as days since 1970: ``cutoff`` if given, else the day after the last
+    remit."""
+    if cutoff is not None:
+        return int(np.datetime64(pd.Timestamp(cutoff).date(), "D").astype("int64"))
+    return int(np.nanmax(remit_day)) + 1 if np.isfinite(remit_day).any() else 0
+
+
+def known_entities(parsed: _Parsed, remit_day: np.ndarray) -> dict[str, np.ndarray]:
+    """The entity columns of the claims whose outcome is known (what key code books hold)."""
+    known = ~np.isnan(remit_day)
+    return {
+        **{k: v[known] for k, v in parsed.claim_ents.items()},
+        **{k: v[known[parsed.line_claim]] for k, v in parsed.line_ents.items()},
+    }
+
+
 class FeaturePipeline:
     """Claims (contract shape) → model features, with history as of a cutoff.
 
@@ -157,29 +244,45 @@ class FeaturePipeline:
         return self
 
     def _fit(self, tables: dict[str, pd.DataFrame], cutoff: Any) -> dict[str, EventLog]:
+        parsed = self._prepare(tables)
+        self.learn(tables["payers"], [self._stats(parsed)])
+        return self._fit_history(tables, parsed, cutoff)
+
+    def fit_stats(self, tables: dict[str, pd.DataFrame]) -> FitStats:
+        """What fitting learns from these claims, in a form that partitions add up
+        (``features.monthly`` fits a pipeline month by month from them)."""
+        return self._stats(self._prepare(tables))
+
+    def _prepare(self, tables: dict[str, pd.DataFrame]) -> _Parsed:
+        """The claims parsed as fitting reads them: custom columns and payers as these tables
+        give them."""
         self._codes = CodeCache()
         claims = tables["claims"]
         self.extras_ = {name: kind_of(claims[name]) for name in extra_names(claims.columns)}
-        parsed = self._parse(claims, tables["claim_lines"], tables.get("eligibility"))
-        payers = tables["payers"]
-        self.payers_ = {
-            row.payer_id: (
-                row.payer_type if isinstance(row.payer_type, str) else None,
-                _days_or_nan(row.timely_filing_days),
-                _days_or_nan(row.appeal_window_days),
-            )
-            for row in payers.itertuples(index=False)
-        }
-        self.levels_, self.categories_ = self._learn_levels(parsed)
-        self.seen_ = _seen_codes(parsed)
+        self.payers_ = _payer_facts(tables["payers"])
+        return self._parse_tables(tables)
+
+    def _stats(self, parsed: _Parsed) -> FitStats:
+        values = self._categorical_values(parsed)
         units = np.where(parsed.lines["units"] > 0, parsed.lines["units"], np.nan)
-        per_unit = (
-            pd.Series(parsed.lines["line_charge"] / units)
-            .groupby(parsed.line_ents["line_code"])
-            .median()
+        return FitStats(
+            extras=self.extras_,
+            levels={n: pd.Series(values[n]).value_counts() for n in self.categorical_features},
+            seen=_seen_codes(parsed),
+            per_unit=_by_code(parsed.line_ents["line_code"], parsed.lines["line_charge"] / units),
         )
-        self.typical_charge_ = {k: float(v) for k, v in per_unit.dropna().items()}
-        return self._fit_history(tables, parsed, cutoff)
+
+    def learn(self, payers: pd.DataFrame, stats: list[FitStats]) -> None:
+        """Set levels, codes seen and typical charges from ``stats`` (one per partition)."""
+        merged = FitStats.merge(stats)
+        self._codes = CodeCache()
+        self.extras_ = merged.extras
+        self.payers_ = _payer_facts(payers)
+        self.levels_, self.categories_ = self._learn_levels(merged.levels)
+        self.seen_ = merged.seen
+        self.typical_charge_ = {
+            code: float(np.median(v)) for code, v in merged.per_unit.items() if len(v)
+        }
 
     def refresh(self, tables: dict[str, pd.DataFrame], cutoff: Any = None) -> Self:
         """Replace the history snapshot with one built from ``tables``; keep everything else."""
@@ -190,25 +293,10 @@ class FeaturePipeline:
     def _fit_history(
         self, tables: dict[str, pd.DataFrame], parsed: _Parsed, cutoff: Any
     ) -> dict[str, EventLog]:
-        outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
-        outcome = outcome.set_index("claim_id").reindex(parsed.claims["claim_id"])
-        remit_day = (
-            outcome["remit_date"].to_numpy(dtype="datetime64[D]").astype("int64").astype(float)
-        )
-        remit_day[outcome["remit_date"].isna().to_numpy()] = np.nan
-        if cutoff is None:
-            cutoff_day = int(np.nanmax(remit_day)) + 1 if np.isfinite(remit_day).any() else 0
-        else:
-            cutoff_day = int(np.datetime64(pd.Timestamp(cutoff).date(), "D").astype("int64"))
+        remit_day, denied, category = first_pass(tables, parsed.claims["claim_id"])
+        cutoff_day = cutoff_day_of(remit_day, cutoff)
         remit_day[remit_day >= cutoff_day] = np.nan  # not known yet at the cutoff
-        denied = outcome["denied"].fillna(False).to_numpy(dtype=bool)
-        category = outcome["denial_category"].to_numpy(dtype=object)
-        known = ~np.isnan(remit_day)
-        entities = {
-            **{k: v[known] for k, v in parsed.claim_ents.items()},
-            **{k: v[known[parsed.line_claim]] for k, v in parsed.line_ents.items()},
-        }
-        self.vocab_ = vocabularies(entities)
+        self.vocab_ = vocabularies(known_entities(parsed, remit_day))
         logs = build_logs(
             parsed.claim_ents,
             parsed.line_ents,
@@ -225,15 +313,14 @@ class FeaturePipeline:
         return logs
 
     def _learn_levels(
-        self, parsed: _Parsed
+        self, counts: dict[str, pd.Series]
     ) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
         """Per categorical feature: value → code (rare values share ``__other__``), and names."""
         levels, names = {}, {}
-        values = self._categorical_values(parsed)
         for name in self.categorical_features:
-            counts = pd.Series(values[name]).value_counts()
-            frequent = sorted(counts[counts >= self.min_level_count].index)
-            rare = counts[counts < self.min_level_count].index
+            count = counts[name]
+            frequent = sorted(count[count >= self.min_level_count].index)
+            rare = count[count < self.min_level_count].index
             levels[name] = {level: i for i, level in enumerate(frequent)}
             levels[name].update({level: len(frequent) for level in rare})
             names[name] = frequent + ([OTHER] if len(rare) else [])
@@ -488,7 +575,14 @@ def build_training_matrix(
     full_logs = pipeline._fit(tables, cutoff)
     parsed = pipeline._parse_tables(tables)
     features = pipeline._frame(pipeline._compute(parsed, full_logs))
-    labels = build_labels(tables)
+    return training_rows(tables, features), pipeline
+
+
+def training_rows(
+    tables: dict[str, pd.DataFrame], features: pd.DataFrame, facts: LabelFacts | None = None
+) -> pd.DataFrame:
+    """The training matrix's columns: claim id, submission date, features, labels and the
+    worklist's facts."""
+    labels = build_labels(tables, facts)
     head = tables["claims"][["claim_id", "submission_date"]].reset_index(drop=True)
-    matrix = pd.concat([head, features, labels.drop(columns="claim_id")], axis=1)
-    return matrix, pipeline
+    return pd.concat([head, features, labels.drop(columns="claim_id")], axis=1)

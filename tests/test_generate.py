@@ -168,3 +168,12 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
     assert result.exit_code == 2
     assert "cannot write to" in result.output and "--out" in result.output
     assert "Traceback" not in result.output
+
+
+def test_realtime_eligibility_adds_a_check_at_every_submission():
+    """--realtime-eligibility: one real-time 271 per claim, checked the day it went out."""
+    tables, _ = generate(WorldConfig(n_claims=800, seed=4, realtime_eligibility=True))
+    responses = tables["eligibility"]
+    realtime = responses[responses["source"] == "realtime"]
+    assert len(realtime) == len(tables["claims"])
+    assert sorted(realtime["checked_date"]) == sorted(tables["claims"]["submission_date"])

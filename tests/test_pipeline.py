@@ -38,10 +38,15 @@ def _rewrite_future(
     """Delete some outcomes dated on or after ``cut`` and turn the rest into other outcomes."""
     t = {k: v.copy() for k, v in tables.items()}
     remits = t["remits"]
-    future = remits["remit_date"] >= cut
-    drop = future & (rng.random(len(remits)) < 0.3)
+    # drop every remit (and appeal) of some claims first remitted on or after the cut, so that
+    # the data stays valid (claimrisk validate passes it)
+    first = remits.groupby("claim_id")["remit_date"].min()
+    late = first.index[first >= cut]
+    gone = set(late[rng.random(len(late)) < 0.3])
+    drop = remits["claim_id"].isin(gone)
     dropped = set(remits.loc[drop, "remit_id"])
     t["remits"] = remits[~drop].reset_index(drop=True)
+    t["appeals"] = t["appeals"][~t["appeals"]["claim_id"].isin(gone)].reset_index(drop=True)
     for name in ("remit_adjustments", "remit_remarks"):
         t[name] = t[name][~t[name]["remit_id"].isin(dropped)].reset_index(drop=True)
     # every remaining future remit becomes a zero-pay authorization denial

@@ -66,11 +66,7 @@ def draw_eligibility(
     if world.config.realtime_eligibility:
         everyone = np.arange(len(claims))
         submitted = drivers["submitted"].to_numpy()
-        parts.append(
-            _answers(
-                submitted, lapse, known[patient], np.zeros(len(claims), bool), everyone, "realtime"
-            )
-        )
+        parts.append(_answers(submitted, lapse, known[patient], everyone, "realtime"))
     frame = pd.concat(parts, ignore_index=True).sort_values(["checked", "claim"], kind="stable")
     claim = frame["claim"].to_numpy()
     rejected = rng.random(len(frame)) < REJECTED_SHARE

@@ -1,0 +1,65 @@
+"""The training matrix of a partitioned dataset on Dask: ``features.monthly``'s plan as tasks.
+
+Every step of the plan runs on a worker: a month is read, validated and parsed where it is used, and
+what moves between workers is small (a month's daily outcome totals, the carried state, the
+fitted pipeline's statistics). Each month's rows are written by the worker that built them, to
+``OUT/months/YYYY-MM.parquet``, so nothing of the size of the data passes through this process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.monthly import Runner, build_by_month
+from features.partitions import FolderMonths
+from features.pipeline import FeaturePipeline
+
+
+@dataclass(frozen=True)
+class DaskRunner(Runner):
+    """Each step a task on ``client``'s cluster; handles are futures."""
+
+    client: Any  # distributed.Client
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def result(self, handle: Any) -> Any:
+        return handle.result()
+
+
+@dataclass(frozen=True)
+class WriteRows:
+    """Writes a month's rows of the matrix (on the worker that built them)."""
+
+    out: Path
+
+    def __call__(self, month: str, rows: pd.DataFrame) -> None:
+        folder = self.out / "months"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows.to_parquet(folder / f"{month}.parquet", index=False)
+
+
+def build_features(
+    client: Any,
+    data: Path,
+    out: Path,
+    cutoff: Any = None,
+    pipeline: FeaturePipeline | None = None,
+) -> tuple[FeaturePipeline, int]:
+    """Write the training matrix of the partitioned dataset ``data`` under ``out``; returns the
+    fitted pipeline (with its serving snapshot) and the number of rows written."""
+    fitted, counts = build_by_month(
+        FolderMonths(data), cutoff, pipeline, WriteRows(out), DaskRunner(client)
+    )
+    return fitted, int(sum(counts))
+
+
+def read_matrix(out: Path) -> pd.DataFrame:
+    """The matrix ``build_features`` wrote, months in order, as one frame."""
+    files = sorted((out / "months").glob("*.parquet"))
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)

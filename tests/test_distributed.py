@@ -1,0 +1,81 @@
+"""The Dask engine on a real LocalCluster of 3 worker processes that spill: the same matrix as the
+single-frame path, claim by claim, and no future outcome leaking into it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.cluster import ClusterSpec, connect, spilled_bytes
+from features.distributed import build_features, read_matrix
+from features.partitions import write_partitioned
+from features.pipeline import build_training_matrix
+from tests.test_monthly import assert_same_rows
+from tests.test_pipeline import _rewrite_future
+
+pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    # 1 % of a worker's memory for results before they spill: every worker writes to disk
+    spec = ClusterSpec(
+        workers=3,
+        memory_limit="1GiB",
+        spill_dir=tmp_path_factory.mktemp("spill"),
+        spill_at=0.01,
+    )
+    with connect(spec) as client:
+        yield client
+
+
+def _on_dask(client, tables, tmp_path, truth=None):
+    write_partitioned(tables, tmp_path / "data", truth)
+    pipeline, rows = build_features(client, tmp_path / "data", tmp_path / "out")
+    assert rows == len(tables["claims"])
+    return read_matrix(tmp_path / "out"), pipeline
+
+
+def _round_trip(matrix: pd.DataFrame, tmp_path) -> pd.DataFrame:
+    """The matrix as the engine's Parquet files hold it (dates come back in milliseconds)."""
+    matrix.to_parquet(tmp_path / "whole.parquet", index=False)
+    return pd.read_parquet(tmp_path / "whole.parquet")
+
+
+def test_the_dask_matrix_equals_the_pandas_matrix(client, small_world, tmp_path):
+    tables, truth = small_world
+    whole, whole_pipeline = build_training_matrix(tables)
+    matrix, pipeline = _on_dask(client, tables, tmp_path, truth)
+    assert_same_rows(_round_trip(whole, tmp_path), matrix)
+    assert spilled_bytes(client) > 0  # the workers' limits made them spill
+    claims = tables["claims"].tail(200)
+    claims = claims.assign(submission_date=pipeline.cutoff_ + pd.Timedelta(days=1))
+    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(claims["claim_id"])]
+    np.testing.assert_array_equal(
+        pipeline.transform_matrix(claims, lines, tables["eligibility"]),
+        whole_pipeline.transform_matrix(claims, lines, tables["eligibility"]),
+    )
+
+
+def test_no_future_outcome_leaks_on_dask(client, small_world, tmp_path):
+    tables, _ = small_world
+    base, pipeline = _on_dask(client, tables, tmp_path / "base")
+    names = list(pipeline.feature_names)
+    cut = tables["claims"]["submission_date"].quantile(0.6).normalize()
+    rewritten, _ = _on_dask(
+        client, _rewrite_future(tables, cut, np.random.default_rng(2)), tmp_path / "new"
+    )
+    before = base["submission_date"] <= cut
+    pd.testing.assert_frame_equal(rewritten.loc[before, names], base.loc[before, names])
+    changed = rewritten.loc[~before, "hist_payer_rate"] != base.loc[~before, "hist_payer_rate"]
+    assert changed.any()
+
+
+def test_a_month_that_breaks_the_contract_is_named(client, small_world, tmp_path):
+    tables = {k: v.copy() for k, v in small_world[0].items()}
+    tables["claims"].loc[10, "total_charge"] = -5.0
+    month = f"{tables['claims'].loc[10, 'submission_date']:%Y-%m}"
+    write_partitioned(tables, tmp_path / "data")
+    with pytest.raises(Exception, match=f"months/{month}/claims.parquet"):
+        build_features(client, tmp_path / "data", tmp_path / "out")
