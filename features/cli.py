@@ -10,14 +10,25 @@ import time
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from features.cluster import DEFAULT_WORKERS
 from features.contract import TRUTH
+from features.engine_options import (
+    Engine,
+    EngineOption,
+    MemoryOption,
+    SchedulerOption,
+    SpillOption,
+    WorkersOption,
+    cluster_for,
+)
 from features.generate import SCENARIOS, WorldConfig, generate
 from features.generate.calibration import measure
 from features.io import validate_folder, write_dataset
+from features.partitions import MONTHS, FolderMonths, is_partitioned
 
 
 class FileFormat(StrEnum):
@@ -53,6 +64,13 @@ def generate_command(
             "submission (what scoring with an inline check sees)."
         ),
     ] = False,
+    partitioned: Annotated[
+        bool,
+        typer.Option(
+            help="Draw and write one submission month at a time, as a dataset partitioned by "
+            "month (Parquet; memory does not grow with --claims; what --engine dask reads)."
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic claims world: claims, lines, remits, adjustments, appeals, the
     eligibility responses the offices received + truth."""
@@ -65,6 +83,12 @@ def generate_command(
         scenario=scenario.value,
         realtime_eligibility=realtime_eligibility,
     )
+    if partitioned and fmt is not FileFormat.parquet:
+        typer.echo("error: a partitioned dataset is written as Parquet; drop --format", err=True)
+        raise typer.Exit(2)
+    if partitioned:
+        _generate_partitioned(cfg, out, began)
+        return
     tables, truth = generate(cfg)
     try:
         write_dataset(tables, out, fmt.value, extra={"truth": (TRUTH, truth)})
@@ -77,6 +101,21 @@ def generate_command(
         raise typer.Exit(2) from None
     elapsed = time.perf_counter() - began
     typer.echo(summary(tables, f"{out} ({fmt.value}, seed {seed}, {elapsed:.1f} s)"))
+
+
+def _generate_partitioned(cfg: WorldConfig, out: Path, began: float) -> None:
+    from features.generate.by_month import generate_by_month
+
+    try:
+        rows = generate_by_month(cfg, out)
+    except OSError as exc:
+        typer.echo(f"error: cannot write to {out}: {exc.strerror or exc}; pass --out", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"wrote {out} (partitioned by submission month, seed {cfg.seed}, "
+        f"{time.perf_counter() - began:.1f} s)\nrows: "
+        + ", ".join(f"{k} {v:,}" for k, v in rows.items())
+    )
 
 
 def dataset_or_exit(data: Path) -> dict:
@@ -132,11 +171,27 @@ def validate_command(
             "and counted (a table-level problem still fails)."
         ),
     ] = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = DEFAULT_WORKERS,
+    memory_limit: MemoryOption = "auto",
+    spill_dir: SpillOption = None,
 ) -> None:
     """Check a dataset folder against the data contract; exit 1 if any error is found (with
     --quarantine: exit 0 once the valid part is written, 1 if nothing could be kept)."""
     from features.io import DatasetError, load_dataset, write_dataset
 
+    if is_partitioned(folder) or engine is Engine.dask:
+        if quarantine is not None:
+            typer.echo(
+                "error: --quarantine takes a dataset folder, not a partitioned one", err=True
+            )
+            raise typer.Exit(2)
+        with cluster_for(engine, scheduler, workers, memory_limit, spill_dir) as client:
+            ok = _validate_months(folder, client)
+        if not ok:
+            raise typer.Exit(1)
+        return
     try:
         if quarantine is None:
             _, report = validate_folder(folder)
@@ -157,9 +212,37 @@ def validate_command(
         raise typer.Exit(1)
 
 
+def _validate_months(folder: Path, client: Any) -> bool:
+    """Each month of a partitioned dataset against the contract; prints what is wrong, by month."""
+    from features.distributed import DaskRunner
+    from features.monthly import EAGER
+
+    data = FolderMonths(folder)
+    try:
+        months = data.months()
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    runner = EAGER if client is None else DaskRunner(client)
+    reports = [runner.result(r) for r in [runner.submit(data.report, m) for m in months]]
+    bad = [(m, r) for m, r in zip(months, reports, strict=True) if not r.ok]
+    for month, report in bad:
+        typer.echo(f"{MONTHS}/{month}:\n{report.render()}")
+    claims = sum(r.rows_read.get("claims", 0) for r in reports)
+    verdict = "valid" if not bad else f"INVALID: {len(bad)} of {len(months)} months"
+    typer.echo(f"{folder}: {len(months)} months, {claims:,} claims; {verdict}")
+    return not bad
+
+
 def features_command(
     data: Annotated[Path, typer.Option(help="Dataset folder (parquet or csv tables).")],
-    out: Annotated[Path, typer.Option(help="Parquet file to write the training matrix to.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Parquet file to write the training matrix to (a folder, one file per month, "
+            "for a partitioned dataset)."
+        ),
+    ],
     cutoff: Annotated[
         datetime | None,
         typer.Option(
@@ -167,11 +250,25 @@ def features_command(
             help="Ignore remits dated on or after this day (default: all remits in the data).",
         ),
     ] = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = DEFAULT_WORKERS,
+    memory_limit: MemoryOption = "auto",
+    spill_dir: SpillOption = None,
 ) -> None:
     """Build the training matrix: one row per claim, point-in-time features and label_* columns."""
     from features.pipeline import build_training_matrix
 
     began = time.perf_counter()
+    if is_partitioned(data) or engine is Engine.dask:
+        with cluster_for(engine, scheduler, workers, memory_limit, spill_dir) as client:
+            rows, pipeline = _features_by_month(data, out, cutoff, client)
+        typer.echo(
+            f"wrote {out}/months: {rows:,} claims x {len(pipeline.feature_names)} features, "
+            f"one file per submission month; history as of {pipeline.cutoff_:%Y-%m-%d}; "
+            f"{time.perf_counter() - began:.1f} s"
+        )
+        return
     tables = dataset_or_exit(data)
     matrix, pipeline = build_training_matrix(tables, cutoff)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +281,23 @@ def features_command(
         f"labelled, denial rate {rate:.1%}); history as of {pipeline.cutoff_:%Y-%m-%d}; "
         f"{time.perf_counter() - began:.1f} s"
     )
+
+
+def _features_by_month(data: Path, out: Path, cutoff: Any, client: Any) -> tuple[int, Any]:
+    """The matrix of a partitioned dataset, month by month here or on the cluster."""
+    from features.distributed import build_features
+    from features.io import DatasetError
+    from features.monthly import WriteRows, build_by_month
+
+    try:
+        if client is None:
+            pipeline, counts = build_by_month(FolderMonths(data), cutoff, write=WriteRows(out))
+            return int(sum(counts)), pipeline
+        pipeline, rows = build_features(client, data, out, cutoff)
+        return rows, pipeline
+    except (DatasetError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def docs_command(

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from features.monthly import Runner, build_by_month
+from features.monthly import Runner, WriteRows, build_by_month
 from features.partitions import FolderMonths
 from features.pipeline import FeaturePipeline
 
@@ -32,18 +30,6 @@ class DaskRunner(Runner):
         return handle.result()
 
 
-@dataclass(frozen=True)
-class WriteRows:
-    """Writes a month's rows of the matrix (on the worker that built them)."""
-
-    out: Path
-
-    def __call__(self, month: str, rows: pd.DataFrame) -> None:
-        folder = self.out / "months"
-        folder.mkdir(parents=True, exist_ok=True)
-        rows.to_parquet(folder / f"{month}.parquet", index=False)
-
-
 def build_features(
     client: Any,
     data: Path,
@@ -57,9 +43,3 @@ def build_features(
         FolderMonths(data), cutoff, pipeline, WriteRows(out), DaskRunner(client)
     )
     return fitted, int(sum(counts))
-
-
-def read_matrix(out: Path) -> pd.DataFrame:
-    """The matrix ``build_features`` wrote, months in order, as one frame."""
-    files = sorted((out / "months").glob("*.parquet"))
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)

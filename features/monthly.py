@@ -24,6 +24,7 @@ import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -374,3 +375,21 @@ def build_by_month(
     final = runner.submit(advance, state, events_in(since, lo), lo)
     snapshot = runner.submit(with_snapshot, fit, final, events_in(lo, hi))
     return runner.result(snapshot), [runner.result(r) for r in out]
+
+
+@dataclass(frozen=True)
+class WriteRows:
+    """Writes a month's rows of the matrix (on the worker that built them)."""
+
+    out: Path
+
+    def __call__(self, month: str, rows: pd.DataFrame) -> None:
+        folder = self.out / "months"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows.to_parquet(folder / f"{month}.parquet", index=False)
+
+
+def read_matrix(out: Path) -> pd.DataFrame:
+    """The matrix ``build_features`` wrote, months in order, as one frame."""
+    files = sorted((out / "months").glob("*.parquet"))
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)

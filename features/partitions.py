@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from features.contract import TABLES, TRUTH
 from features.io import DatasetError, read_raw, write_table
-from features.validate import validate_frames
+from features.validate import Report, validate_frames
 
 MONTHS = "months"
 #: The tables that follow their claim into its submission month.
@@ -177,6 +177,14 @@ class FolderMonths:
     def check(self, month: str) -> None:
         """Raise :class:`DatasetError` with the month's report if it breaks the contract."""
         load_month(self.folder, month)
+
+    def report(self, month: str) -> Report:
+        """The month's validation report (``claimrisk validate``)."""
+        try:
+            load_month(self.folder, month)
+        except DatasetError as exc:
+            return exc.report
+        return Report(rows_read={"claims": self.claim_count(month)})
 
     def payers(self) -> pd.DataFrame:
         return read_month(self.folder, self.months()[0], only=())["payers"]

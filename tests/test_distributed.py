@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from features.cluster import ClusterSpec, connect, spilled_bytes
-from features.distributed import build_features, read_matrix
+from features.distributed import build_features
+from features.monthly import read_matrix
 from features.partitions import write_partitioned
 from features.pipeline import build_training_matrix
 from tests.test_monthly import assert_same_rows

@@ -100,10 +100,17 @@ def _any_per_claim(values: np.ndarray, line_starts: np.ndarray) -> np.ndarray:
 def draw_claims(
     world: World,
     rng: np.random.Generator,
+    n: int | None = None,
+    days: tuple[int, int] | None = None,
+    first_id: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Return (claims, claim_lines, drivers); claims are ordered by submission date."""
+    """Return (claims, claim_lines, drivers); claims are ordered by submission date.
+
+    By default the world's ``n_claims`` over its whole window; a month of it (``generate.
+    by_month``) is ``n`` claims submitted on ``days`` [first, end), numbered from ``first_id``."""
     cfg, payers, prov, pats = world.config, world.payers, world.providers, world.patients
-    n = cfg.n_claims
+    n = cfg.n_claims if n is None else n
+    first_day, end_day = days or (cfg.start_day, cfg.end_day)
     templates = build_templates()
 
     # who, when ---------------------------------------------------------------------------
@@ -112,7 +119,7 @@ def draw_claims(
     payer = pats["payer"].to_numpy()[patient]
     ptype = payers["payer_type"].to_numpy()[payer]
     limit = payers["timely_filing_days"].to_numpy()[payer]
-    submitted = np.sort(rng.integers(cfg.start_day, cfg.end_day, n))
+    submitted = np.sort(rng.integers(first_day, end_day, n))
     lag = np.round(rng.lognormal(np.log(prov["lag_median"].to_numpy()[provider]), 0.7)).astype(int)
     tail = rng.random(n) < prov["late_tail"].to_numpy()[provider]
     lag = np.where(tail, rng.integers(45, 420, n), lag)
@@ -276,7 +283,7 @@ def draw_claims(
 
     total = np.round(np.bincount(claim_of_line, weights=charge, minlength=n), 2)
     review = np.array([s.clinical_review for s in specs])[ci] * has_code
-    claim_ids = _ids("C", np.arange(1, n + 1), 9)
+    claim_ids = _ids("C", np.arange(first_id, first_id + n), 9)
     npi = prov["npi"].to_numpy()[provider]
     billing = prov["billing_npi"].to_numpy()[provider]
     day = np.datetime64("1970-01-01", "D")

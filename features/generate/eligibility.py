@@ -38,19 +38,37 @@ REJECT_REASONS = np.array(["72", "75"], dtype=object)
 _NEVER = np.iinfo(np.int32).max
 
 
-def draw_eligibility(
-    world: World, claims: pd.DataFrame, drivers: pd.DataFrame, rng: np.random.Generator
-) -> pd.DataFrame:
-    """Every response the offices received, in the contract's eligibility shape."""
+def patient_plans(
+    world: World, rng: np.random.Generator, first_check: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient: whether the payer reports the plan's end in advance, and the plan's first
+    day (covered before the first check, or before the world's first day, and before a lapse)."""
     patients = world.patients
     ptype = world.payers["payer_type"].to_numpy()[patients["payer"].to_numpy()]
     known = rng.random(len(patients)) < pd.Series(ptype).map(KNOWN_IN_ADVANCE).to_numpy()
-    patient = drivers["patient"].to_numpy()
-    first_check = np.full(len(patients), _NEVER, dtype=np.int64)
-    np.minimum.at(first_check, patient, drivers["checked_day"].to_numpy())
-    # covered before any visit, and before the coverage lapsed
+    if first_check is None:
+        first_check = np.full(len(patients), world.config.start_day, dtype=np.int64)
     first = np.minimum(first_check, patients["lapse_day"].to_numpy())
-    begin = first - rng.integers(30, 3 * 365, len(patients))
+    return known, first - rng.integers(30, 3 * 365, len(patients))
+
+
+def draw_eligibility(
+    world: World,
+    claims: pd.DataFrame,
+    drivers: pd.DataFrame,
+    rng: np.random.Generator,
+    plans: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Every response the offices received, in the contract's eligibility shape.
+
+    ``plans`` (``patient_plans``): the world's, when these claims are one month of it; by default
+    each plan starts before its patient's first check among these claims."""
+    patient = drivers["patient"].to_numpy()
+    if plans is None:
+        first_check = np.full(len(world.patients), _NEVER, dtype=np.int64)
+        np.minimum.at(first_check, patient, drivers["checked_day"].to_numpy())
+        plans = patient_plans(world, rng, first_check)
+    known, begin = plans
     lapse = drivers["lapse_day"].to_numpy()
     rows = drivers["verified"].to_numpy()
     checked = drivers["checked_day"].to_numpy()

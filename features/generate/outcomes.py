@@ -207,14 +207,18 @@ def draw_outcomes(
     lines: pd.DataFrame,
     d: pd.DataFrame,
     rng: np.random.Generator,
+    scales: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Adjudicate every claim; return remits, adjustments, remarks, appeals and truth."""
+    """Adjudicate every claim; return remits, adjustments, remarks, appeals and truth.
+
+    ``scales`` (``denial_probabilities``): the world's calibration, when these claims are one
+    month of it; by default they are calibrated on themselves."""
     cfg, payers, prov = world.config, world.payers, world.providers
     n = len(claims)
     payer = d["payer"].to_numpy()
     ptype = payers["payer_type"].to_numpy()[payer]
     cats = list(DENIAL_CATEGORIES)
-    p_denial, q, _ = denial_probabilities(world, d)
+    p_denial, q, _ = denial_probabilities(world, d, scales)
 
     denied = rng.random(n) < p_denial
     cat_idx = (q.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1).clip(0, len(cats) - 1)
