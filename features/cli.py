@@ -300,6 +300,19 @@ def _features_by_month(data: Path, out: Path, cutoff: Any, client: Any) -> tuple
         raise typer.Exit(1) from None
 
 
+def partition_command(
+    data: Annotated[Path, typer.Option(help="Dataset folder (parquet or csv tables).")],
+    out: Annotated[Path, typer.Option(help="Folder to write the partitioned dataset to.")],
+) -> None:
+    """Write a dataset partitioned by submission month (what --engine dask reads): each claim
+    with its lines, remits and appeals under its month, each 271 under the month it was checked."""
+    from features.partitions import write_partitioned
+
+    tables = dataset_or_exit(data)
+    months = write_partitioned(tables, out)
+    typer.echo(f"wrote {out}: {len(tables['claims']):,} claims in {len(months)} months")
+
+
 def docs_command(
     claims: Annotated[
         int, typer.Option(help="Claims to generate for the calibration table.")
@@ -444,6 +457,7 @@ def register(app: typer.Typer) -> None:
     app.command("generate")(generate_command)
     app.command("validate")(validate_command)
     app.command("features")(features_command)
+    app.command("partition")(partition_command)
     app.command("docs")(docs_command)
     app.command("ingest")(ingest_command)
     app.command("export-x12")(export_x12_command)

@@ -228,3 +228,9 @@ class FrameMonths:
 
     def claim_count(self, month: str) -> int:
         return len(self.parts[month]["claims"])
+
+
+def load_truth(folder: Path, month: str) -> pd.DataFrame | None:
+    """A month's truth table (synthetic data only; evaluation reads it, nothing trains on it)."""
+    path = folder / MONTHS / month / "truth.parquet"
+    return read_raw(path) if path.exists() else None

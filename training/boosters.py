@@ -97,7 +97,7 @@ def cv_rounds(
         x,
         y,
         feature_name=list(names),
-        categorical_feature=_categorical_indices(names, categorical),
+        categorical_feature=categorical_indices(names, categorical),
         free_raw_data=False,
         params=params,
     )
@@ -113,7 +113,7 @@ def cv_rounds(
     return len(curve), float(curve[-1])
 
 
-def _categorical_indices(names: tuple[str, ...], categorical: Collection[str]) -> list[int]:
+def categorical_indices(names: tuple[str, ...], categorical: Collection[str]) -> list[int]:
     return [i for i, n in enumerate(names) if n in categorical or n == "denial_category"]
 
 
@@ -139,7 +139,7 @@ def fit_booster(
         x_train,
         y_train,
         feature_name=list(names),
-        categorical_feature=_categorical_indices(names, categorical),
+        categorical_feature=categorical_indices(names, categorical),
         free_raw_data=True,
         params=params,  # the same params as training: no "overriding" surprises
     )

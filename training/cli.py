@@ -8,6 +8,16 @@ from typing import Annotated
 
 import typer
 
+from features.cluster import DEFAULT_WORKERS
+from features.engine_options import (
+    Engine,
+    EngineOption,
+    MemoryOption,
+    SchedulerOption,
+    SpillOption,
+    WorkersOption,
+    cluster_for,
+)
 from features.io import DatasetError
 
 TrackingUri = Annotated[
@@ -31,10 +41,32 @@ def train_command(
     params: Annotated[
         Path | None, typer.Option(help="JSON of LightGBM params per model (from `tune`).")
     ] = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = DEFAULT_WORKERS,
+    memory_limit: MemoryOption = "auto",
+    spill_dir: SpillOption = None,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            min=10,
+            help="With --engine dask: trees the denial and reason models boost at most (they keep "
+            "the best validation round; lightgbm.dask cannot stop early).",
+        ),
+    ] = 1000,
 ) -> None:
     """Build features, fit the denial, category, recovery and amount models, evaluate, report,
     log to MLflow."""
+    from features.partitions import is_partitioned
     from training.run import train
+
+    if is_partitioned(data) and engine is Engine.pandas:
+        _fail(f"{data} is partitioned by month: train it with --engine dask (docs/scale.md)")
+    if engine is Engine.dask and not is_partitioned(data):
+        _fail(
+            f"--engine dask reads a dataset partitioned by month; {data} is one folder "
+            "(write one with claimrisk partition, or claimrisk generate --partitioned)"
+        )
 
     overrides = None
     if params is not None:
@@ -44,7 +76,10 @@ def train_command(
             _fail(f'--params {params}: {exc}; expected JSON like {{"denial": {{...}}}}')
     folder = out or Path("models") / data.name
     try:
-        result = train(data, folder, tracking_uri, experiment, overrides, echo=typer.echo)
+        with cluster_for(engine, scheduler, workers, memory_limit, spill_dir) as client:
+            result = train(
+                data, folder, tracking_uri, experiment, overrides, typer.echo, client, rounds
+            )
     except (DatasetError, FileNotFoundError) as exc:
         _fail(str(exc))
     m = result.metrics

@@ -56,6 +56,18 @@ class Stopwatch:
         return time.perf_counter() - self.began
 
 
+@dataclass
+class Fit:
+    """What a fit hands to the steps every training run shares: the bundle, the rows it is
+    evaluated on (all of them, or the cluster path's sample) and two claims for MLflow's example."""
+
+    model: ClaimriskModel
+    matrix: pd.DataFrame
+    split: Split
+    truth: pd.DataFrame | None
+    example: tuple[pd.DataFrame, pd.DataFrame]
+
+
 def train(
     data: Path,
     out: Path,
@@ -63,8 +75,20 @@ def train(
     experiment: str = tracking.DEFAULT_EXPERIMENT,
     params: dict[str, dict[str, Any]] | None = None,
     echo: Progress = print,
+    client: Any = None,
+    rounds: int | None = None,
 ) -> TrainResult:
+    """Train on ``data`` here, or (``client``: a Dask client, ``data`` partitioned by month) on
+    the cluster (``training.distributed``); then evaluate, report, save and log alike."""
     clock = Stopwatch(echo)
+    if client is None:
+        fit = _fit_here(data, params, clock)
+    else:
+        fit = _fit_on_cluster(client, data, out, params, rounds, clock)
+    return _finish(fit, data, out, tracking_uri, experiment, clock)
+
+
+def _fit_here(data: Path, params: dict | None, clock: Stopwatch) -> Fit:
     clock(f"loading {data}")
     tables, _ = load_dataset(data)
     truth = read_truth(data)
@@ -72,6 +96,42 @@ def train(
     matrix, pipeline = build_training_matrix(tables)
     clock(f"training matrix {matrix.shape[0]:,} x {len(pipeline.get_feature_names_out())}")
     model, split = fit_models(matrix, pipeline, params, progress=clock)
+    claims = tables["claims"].tail(2)
+    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(claims["claim_id"])]
+    return Fit(model, matrix, split, truth, (claims, lines))
+
+
+def _fit_on_cluster(
+    client: Any, data: Path, out: Path, params: dict | None, rounds: int | None, clock: Stopwatch
+) -> Fit:
+    import tempfile
+
+    from features.distributed import build_features
+    from features.partitions import FolderMonths, load_truth
+    from training.distributed import ROUNDS, train_on_cluster
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"{out.name}-matrix-", dir=out.parent) as work:
+        clock(f"building point-in-time features of {data} on the cluster")
+        pipeline, rows = build_features(client, data, Path(work))
+        clock(f"training matrix {rows:,} x {len(pipeline.feature_names)}; fitting on the cluster")
+        fitted = train_on_cluster(client, Path(work), pipeline, params, rounds or ROUNDS, clock)
+    months = FolderMonths(data)
+    ids = set(fitted.sample["claim_id"])
+    truths = [load_truth(data, m) for m in months.months()]
+    truths = [t[t["claim_id"].isin(ids)] for t in truths if t is not None]
+    last = months(months.months()[-1])
+    claims = last["claims"].tail(2)
+    lines = last["claim_lines"][last["claim_lines"]["claim_id"].isin(claims["claim_id"])]
+    truth = pd.concat(truths, ignore_index=True) if truths else None
+    return Fit(fitted.model, fitted.sample, fitted.split, truth, (claims, lines))
+
+
+def _finish(
+    fit: Fit, data: Path, out: Path, tracking_uri: str | None, experiment: str, clock: Stopwatch
+) -> TrainResult:
+    """Evaluate on the report window, save the bundle and its report, log the run to MLflow."""
+    model, matrix, split, truth = fit.model, fit.matrix, fit.split, fit.truth
     clock(
         "evaluating on the report window (model, baselines"
         + (", oracle)" if truth is not None else ")")
@@ -96,12 +156,7 @@ def train(
         mlflow.log_metric("train_seconds", clock.seconds)
         mlflow.set_tags({f"window.{k}": v for k, v in model.metadata["windows"].items()})
         mlflow.log_artifacts(str(out), artifact_path="report")
-        example = tracking.flatten(
-            tables["claims"].tail(2),
-            tables["claim_lines"][
-                tables["claim_lines"]["claim_id"].isin(tables["claims"]["claim_id"].tail(2))
-            ],
-        )
+        example = tracking.flatten(*fit.example)
         clock("logging the model to MLflow (it loads and scores an example claim first)")
         model_uri = tracking.log_model(model, out, tracking.json_shaped(example))
         run_id = run.info.run_id

@@ -76,17 +76,37 @@ class Split:
     linear: LinearDenial | None = None
 
     @classmethod
-    def of(cls, matrix: pd.DataFrame, pipeline: FeaturePipeline | None = None) -> Split:
-        """Windows and the numeric matrix of ``pipeline``'s features (with its custom ones)."""
+    def of(
+        cls,
+        matrix: pd.DataFrame,
+        pipeline: FeaturePipeline | None = None,
+        windows: Windows | None = None,
+    ) -> Split:
+        """Windows (by default: from the matrix's dates) and the numeric matrix of ``pipeline``'s
+        features (with its custom ones)."""
         names = pipeline.feature_names if pipeline else FEATURE_NAMES
         categorical = pipeline.categorical_features if pipeline else CATEGORICAL
-        windows = Windows.from_dates(matrix["submission_date"])
+        windows = windows or Windows.from_dates(matrix["submission_date"])
         x = feature_matrix(matrix, names, categorical)
         return cls(x, windows, windows.assign(matrix["submission_date"]), names, categorical)
 
     def fit(self, params: dict[str, Any], *data: np.ndarray, **kw: Any) -> lgb.Booster:
         """``fit_booster`` on this matrix's feature names and categoricals."""
         return fit_booster(params, *data, names=self.names, categorical=self.categorical, **kw)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """Denial and reason boosters trained on a cluster, with what they were trained on."""
+
+    denial: lgb.Booster
+    category: lgb.Booster
+    engine: str  # where, e.g. "lightgbm.dask on 3 workers"
+    rows: dict[str, int]  # train/validation rows of each, over the whole data
+
+    def choice(self, valid_auc: float) -> dict[str, Any]:
+        why = f"trained with {self.engine}; ROC AUC {valid_auc:.4f} on the validation sample"
+        return {"chosen": "lightgbm", "why": why, "roc_auc": {"lightgbm": valid_auc}}
 
 
 def _rows(mask: np.ndarray, split: Split, which: str) -> np.ndarray:
@@ -224,8 +244,13 @@ def fit_models(
     params: dict[str, dict[str, Any]] | None = None,
     progress: Progress = lambda _: None,
     split: Split | None = None,
+    fitted: Fitted | None = None,
 ) -> tuple[ClaimriskModel, Split]:
-    """Train denial, category, recovery and amount models; calibrate; choose risk thresholds."""
+    """Train denial, category, recovery and amount models; calibrate; choose risk thresholds.
+
+    ``fitted``: denial and reason boosters already trained elsewhere (``training.distributed``
+    trains them on a cluster; ``matrix`` is then a sample of the data), which are calibrated,
+    thresholded and bundled here exactly as the ones this function trains."""
     # a params file changes only the keys it names, model by model (tune writes a few)
     params = {
         name: {**base, **(params or {}).get(name, {})} for name, base in DEFAULT_PARAMS.items()
@@ -239,7 +264,13 @@ def fit_models(
     tr, va = _rows(labelled, split, "train"), _rows(labelled, split, "valid")
     progress(f"denial: {len(tr):,} train / {len(va):,} validation claims")
     order = np.argsort(matrix["submission_date"].to_numpy()[tr], kind="stable")
-    denial, choice = _fit_denial(params["denial"], split, y, tr[order], va, progress)
+    if fitted is None:
+        denial, choice = _fit_denial(params["denial"], split, y, tr[order], va, progress)
+    else:
+        denial, choice = (
+            fitted.denial,
+            fitted.choice(m.roc_auc(y[va], fitted.denial.predict(x[va]))),
+        )
     denial_cal, denial_briers = choose_calibrator(denial.predict(x[va]), y[va])
     p_valid = denial_cal(denial.predict(x[va]))
     thresholds = {
@@ -248,7 +279,11 @@ def fit_models(
     }
     counts.update(denial_train=len(tr), denial_valid=len(va))
 
-    category = _fit_category(matrix, split, params["category"], progress, counts)
+    if fitted is None:
+        category = _fit_category(matrix, split, params["category"], progress, counts)
+    else:
+        category = fitted.category
+        counts.update(fitted.rows)
     recovery, recovery_cal, recovery_meta = _fit_recovery(matrix, split, params, progress)
     counts.update(recovery_meta.pop("rows"))
     amount = _fit_amount(matrix, split, params["amount"], progress)

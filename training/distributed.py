@@ -1,0 +1,194 @@
+"""Training on Dask: the denial and reason models on the cluster, everything else from a sample.
+
+The two models that need every claim, denial (all remitted claims) and reason (all denials), are
+fitted with ``lightgbm.dask`` on the months of the training matrix where they lie, each worker
+reading its months itself. lightgbm.dask has no early stopping (lightgbm-org/LightGBM#3712), so a
+fit boosts ``rounds`` trees while recording the validation window's loss, and keeps the trees up to
+the best round: the rule early stopping applies, after the fact. The small models (recovery,
+amount), calibration, risk thresholds, the unknown-value donors and the report window's metrics
+come from a sample of at most ``SAMPLE_ROWS`` claims per window, through the same
+``training.train.fit_models`` the single-machine path runs; the bundle is the one the service loads.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import DENIAL_CATEGORIES
+from features.pipeline import FeaturePipeline
+from training.boosters import (
+    DEFAULT_PARAMS,
+    EARLY_STOPPING,
+    MACHINE_SETTINGS,
+    categorical_indices,
+)
+from training.data import Windows, category_codes, feature_matrix
+from training.model import ClaimriskModel
+from training.train import Fitted, Split, fit_models
+
+#: Claims per window (train, validation, report) of the local sample.
+SAMPLE_ROWS = 300_000
+#: Trees a cluster fit boosts at most (it keeps the best round of the validation loss).
+ROUNDS = 1000
+_FAR_PAST = pd.Timestamp("1900-01-01")
+
+
+def month_files(matrix: Path) -> list[Path]:
+    return sorted((matrix / "months").glob("*.parquet"))
+
+
+def _target(frame: pd.DataFrame, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that teach ``model`` and their labels (denial: remitted; category: denied)."""
+    if model == "denial":
+        keep = frame["label_denied"].notna().to_numpy()
+        return keep, frame["label_denied"].to_numpy(dtype=float)
+    codes = category_codes(frame["label_category"])
+    return (frame["label_denied"] == 1).to_numpy() & ~np.isnan(codes), codes
+
+
+def window_rows(
+    path: Path, inputs: tuple[tuple[str, ...], tuple[str, ...]], model: str, lo: Any, hi: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of one month's rows submitted in [lo, hi) that teach ``model``;
+    ``inputs``: the pipeline's feature names and categorical ones."""
+    frame = pd.read_parquet(path)
+    keep, y = _target(frame, model)
+    keep = keep & ((frame["submission_date"] >= lo) & (frame["submission_date"] < hi)).to_numpy()
+    return feature_matrix(frame[keep], *inputs), y[keep]
+
+
+def cluster_arrays(
+    client: Any, files: list[Path], pipeline: FeaturePipeline, model: str, lo: Any, hi: Any
+) -> tuple[Any, Any]:
+    """Dask arrays of ``window_rows`` over the months: one block per month that has rows."""
+    import dask
+    import dask.array as da
+
+    inputs = (pipeline.feature_names, pipeline.categorical_features)
+    parts = [client.submit(window_rows, f, inputs, model, lo, hi) for f in files]
+    sizes = client.gather([client.submit(lambda p: len(p[1]), p) for p in parts])
+    width = len(pipeline.feature_names)
+    blocks = [(p, n) for p, n in zip(parts, sizes, strict=True) if n]
+    if not blocks:
+        raise ValueError(f"no rows teach the {model} model between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}")
+    take = dask.delayed(operator.getitem)
+    x = da.concatenate([da.from_delayed(take(p, 0), (n, width), float) for p, n in blocks])
+    y = da.concatenate([da.from_delayed(take(p, 1), (n,), float) for p, n in blocks])
+    return x, y
+
+
+def fit_on_cluster(
+    client: Any,
+    params: dict[str, Any],
+    train: tuple[Any, Any],
+    valid: tuple[Any, Any],
+    pipeline: FeaturePipeline,
+    rounds: int,
+    progress: Callable[[str], None],
+    label: str,
+) -> Any:
+    """A booster boosted on the cluster, cut at its best validation round."""
+    import lightgbm as lgb
+
+    settings = {k: v for k, v in params.items() if k not in MACHINE_SETTINGS}
+    if settings["objective"] == "multiclass":  # labels are DENIAL_CATEGORIES' indices as given
+        estimator = lgb.DaskLGBMRegressor(client=client, n_estimators=rounds, **settings)
+    else:
+        estimator = lgb.DaskLGBMClassifier(client=client, n_estimators=rounds, **settings)
+    estimator.fit(
+        *train,
+        eval_set=[valid],
+        eval_names=["valid"],
+        categorical_feature=categorical_indices(
+            pipeline.feature_names, pipeline.categorical_features
+        ),
+        feature_name=list(pipeline.feature_names),
+    )
+    curve = next(iter(estimator.evals_result_["valid"].values()))
+    best = int(np.argmin(curve)) + 1
+    progress(f"{label}: best validation loss at tree {best} of {rounds}")
+    if best > rounds - EARLY_STOPPING:
+        progress(f"{label}: the loss was still falling at {rounds} trees; try a larger --rounds")
+    booster = estimator.to_local().booster_
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+
+
+def _window_of(frame: pd.DataFrame, windows: Windows) -> np.ndarray:
+    return windows.assign(frame["submission_date"])
+
+
+def sample_month(
+    path: Path, windows: Windows, keep_share: dict[str, float], seed: int
+) -> pd.DataFrame:
+    """A month's share of the local sample: each window's rows at ``keep_share`` of them."""
+    frame = pd.read_parquet(path)
+    share = pd.Series(_window_of(frame, windows)).map(keep_share).to_numpy(dtype=float)
+    return frame[np.random.default_rng(seed).random(len(frame)) < share].reset_index(drop=True)
+
+
+def window_counts(path: Path, windows: Windows) -> dict[str, int]:
+    frame = pd.read_parquet(path, columns=["submission_date"])
+    values, counts = np.unique(_window_of(frame, windows), return_counts=True)
+    return dict(zip(values.tolist(), counts.tolist(), strict=True))
+
+
+@dataclass
+class ClusterTraining:
+    """What a cluster fit gives ``training.run``: the bundle, and the sample it evaluates on."""
+
+    model: ClaimriskModel
+    sample: pd.DataFrame
+    split: Split
+    rows: int
+
+
+def train_on_cluster(
+    client: Any,
+    matrix: Path,
+    pipeline: FeaturePipeline,
+    params: dict[str, dict[str, Any]] | None = None,
+    rounds: int = ROUNDS,
+    progress: Callable[[str], None] = lambda _: None,
+) -> ClusterTraining:
+    """Every model of a bundle from the matrix ``features.distributed`` wrote under ``matrix``."""
+    params = {n: {**base, **(params or {}).get(n, {})} for n, base in DEFAULT_PARAMS.items()}
+    files = month_files(matrix)
+    dates = client.gather([client.submit(_date_range, f) for f in files])
+    windows = Windows.from_dates(pd.Series([d for pair in dates for d in pair]))
+    valid = (windows.valid_start, windows.report_start)
+    boosters, rows = {}, {}
+    for model in ("denial", "category"):
+        train_xy = cluster_arrays(client, files, pipeline, model, _FAR_PAST, windows.valid_start)
+        valid_xy = cluster_arrays(client, files, pipeline, model, *valid)
+        rows[f"{model}_train"], rows[f"{model}_valid"] = len(train_xy[1]), len(valid_xy[1])
+        progress(f"{model}: {len(train_xy[1]):,} train / {len(valid_xy[1]):,} validation rows")
+        p = params[model]
+        if model == "category":
+            p = {**p, "num_class": len(DENIAL_CATEGORIES)}
+        boosters[model] = fit_on_cluster(
+            client, p, train_xy, valid_xy, pipeline, rounds, progress, model
+        )
+    counts = client.gather([client.submit(window_counts, f, windows) for f in files])
+    totals = pd.DataFrame(counts).fillna(0).sum()
+    share = {w: min(1.0, SAMPLE_ROWS / max(n, 1)) for w, n in totals.items()}
+    parts = [client.submit(sample_month, f, windows, share, i) for i, f in enumerate(files)]
+    sample = pd.concat(client.gather(parts), ignore_index=True)
+    progress(f"calibrating and fitting recovery and amount on a sample of {len(sample):,} claims")
+    engine = f"lightgbm.dask on {len(client.scheduler_info()['workers'])} workers"
+    fitted = Fitted(boosters["denial"], boosters["category"], engine, rows)
+    split = Split.of(sample, pipeline, windows)
+    model, split = fit_models(sample, pipeline, params, progress, split, fitted)
+    model.metadata["engine"] = {"name": "dask", "detail": engine, "sample_rows": len(sample)}
+    return ClusterTraining(model, sample, split, int(totals.sum()))
+
+
+def _date_range(path: Path) -> tuple[pd.Timestamp, pd.Timestamp]:
+    dates = pd.read_parquet(path, columns=["submission_date"])["submission_date"]
+    return dates.min(), dates.max()
