@@ -328,6 +328,20 @@ def _rows(
     return len(rows)
 
 
+def responses_before(data: Months, runner: Runner = EAGER) -> dict[str, Any]:
+    """Every month with claims → (a handle to) the eligibility responses known before it, once
+    every month has passed validation. A month of eligibility checks alone has no claims to
+    build or score, but its responses are carried into the next."""
+    for check in [runner.submit(data.check, m) for m in data.months()]:
+        runner.result(check)
+    carried, before = None, {}
+    for month in data.months():
+        if data.claim_count(month):
+            before[month] = carried
+        carried = runner.submit(_carry, data, month, carried)
+    return before
+
+
 def build_by_month(
     data: Months,
     cutoff: Any = None,
@@ -340,14 +354,8 @@ def build_by_month(
     ``write(month, rows)``, if given, takes each month's rows where it runs (on a worker) and
     the list holds row counts instead of the rows."""
     template = pipeline or FeaturePipeline()
-    for check in [runner.submit(data.check, m) for m in data.months()]:
-        runner.result(check)  # every month valid before any is built
-    carried, before = None, {}
-    for month in data.months():
-        if data.claim_count(month):
-            before[month] = carried
-        carried = runner.submit(_carry, data, month, carried)
-    months = list(before)  # a month of eligibility checks alone has no rows to build
+    before = responses_before(data, runner)
+    months = list(before)
     summaries = [runner.submit(_summarize, template, data, m, before[m], cutoff) for m in months]
     fit = runner.submit(fit_from, template, data.payers(), summaries, cutoff)
     cutoff_day = runner.result(runner.submit(getattr, fit, "cutoff_day"))

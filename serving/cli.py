@@ -13,6 +13,16 @@ from typing import Annotated
 import typer
 
 from features import cli as features_cli
+from features.cluster import DEFAULT_WORKERS
+from features.engine_options import (
+    Engine,
+    EngineOption,
+    MemoryOption,
+    SchedulerOption,
+    SpillOption,
+    WorkersOption,
+    cluster_for,
+)
 from features.flat import cli as flat_cli
 from store import cli as store_cli
 from store import monitor_cli
@@ -195,10 +205,17 @@ def score_command(
         Path | None,
         typer.Option(help="An edit book (`claimrisk edits mine`): list the edits each trips."),
     ] = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = DEFAULT_WORKERS,
+    memory_limit: MemoryOption = "auto",
+    spill_dir: SpillOption = None,
 ) -> None:
     """Score a file of claims offline through the same path as the API. Claims that break the
     contract, or could not be read from an 837, are written to OUT's .rejects.csv, and the exit
-    status is 1 unless --skip-invalid."""
+    status is 1 unless --skip-invalid. A dataset partitioned by month is scored month by month
+    (--engine dask: on a cluster) into OUT/months/."""
+    from features.partitions import is_partitioned
     from serving.offline import score_file, score_x12_files
     from training.bundle import BundleError
     from training.edits.book import EditBook, EditsError
@@ -206,6 +223,17 @@ def score_command(
     if x12 and (input or data):
         typer.echo("error: give one of --input FILE, --data DIR or --x12 FILE...", err=True)
         raise typer.Exit(2)
+    if (data and is_partitioned(data)) or engine is Engine.dask:
+        if data is None or not is_partitioned(data) or explain != "none" or edits:
+            typer.echo(
+                "error: month by month (--engine dask) scores a partitioned --data folder, "
+                "without --explain or --edits",
+                err=True,
+            )
+            raise typer.Exit(2)
+        cluster = (engine, scheduler, workers, memory_limit, spill_dir)
+        _score_by_month(model, data, out, tracking_uri, cluster, skip_invalid)
+        return
     try:
         book = EditBook.load(edits) if edits else None
         if x12:
@@ -217,6 +245,38 @@ def score_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     _report(out, outcome, "claims scored", skip_invalid)
+
+
+def _score_by_month(
+    model: str,
+    data: Path,
+    out: Path,
+    tracking_uri: str | None,
+    cluster: tuple,
+    skip_invalid: bool,
+) -> None:
+    from features.distributed import DaskRunner
+    from features.io import DatasetError
+    from features.monthly import EAGER
+    from features.partitions import FolderMonths
+    from serving.batch import score_months
+    from serving.state import load
+    from training.bundle import BundleError
+
+    try:
+        loaded = load(model, tracking_uri)
+        with cluster_for(*cluster) as client:
+            runner = EAGER if client is None else DaskRunner(client)
+            done = score_months(loaded.model, FolderMonths(data), out, loaded.version, runner)
+    except (BundleError, DatasetError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    scored, rejected = sum(d.scored for d in done), sum(d.rejected for d in done)
+    typer.echo(f"wrote {out}/months: {scored:,} claims scored in {len(done)} months")
+    if rejected:
+        typer.echo(f"{rejected:,} claims rejected: see {out}/months/*.rejects.csv", err=True)
+        if not skip_invalid:
+            raise typer.Exit(1)
 
 
 @app.command("rank")

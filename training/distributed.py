@@ -64,37 +64,61 @@ def window_rows(
     return feature_matrix(frame[keep], *inputs), y[keep]
 
 
-def cluster_arrays(
-    client: Any, files: list[Path], pipeline: FeaturePipeline, model: str, lo: Any, hi: Any
-) -> tuple[Any, Any]:
-    """Dask arrays of ``window_rows`` over the months: one block per month that has rows."""
-    import dask
-    import dask.array as da
+@dataclass
+class Blocks:
+    """Rows of one window for one model, as futures of (x, y) per month that has any."""
 
+    parts: list[Any]
+    sizes: list[int]
+    width: int
+
+    @property
+    def rows(self) -> int:
+        return int(sum(self.sizes))
+
+    def arrays(self) -> tuple[Any, Any]:
+        """The blocks as Dask arrays (what lightgbm.dask trains on)."""
+        import dask
+        import dask.array as da
+
+        take = dask.delayed(operator.getitem)
+        pairs = list(zip(self.parts, self.sizes, strict=True))
+        x = da.concatenate([da.from_delayed(take(p, 0), (n, self.width), float) for p, n in pairs])
+        y = da.concatenate([da.from_delayed(take(p, 1), (n,), float) for p, n in pairs])
+        return x, y
+
+
+def blocks(
+    client: Any, files: list[Path], pipeline: FeaturePipeline, model: str, lo: Any, hi: Any
+) -> Blocks:
+    """``window_rows`` of every month, computed where they will be used."""
     inputs = (pipeline.feature_names, pipeline.categorical_features)
     parts = [client.submit(window_rows, f, inputs, model, lo, hi) for f in files]
-    sizes = client.gather([client.submit(lambda p: len(p[1]), p) for p in parts])
-    width = len(pipeline.feature_names)
-    blocks = [(p, n) for p, n in zip(parts, sizes, strict=True) if n]
-    if not blocks:
+    sizes = client.gather([client.submit(_size, p) for p in parts])
+    kept = [(p, n) for p, n in zip(parts, sizes, strict=True) if n]
+    if not kept:
         raise ValueError(f"no rows teach the {model} model between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}")
-    take = dask.delayed(operator.getitem)
-    x = da.concatenate([da.from_delayed(take(p, 0), (n, width), float) for p, n in blocks])
-    y = da.concatenate([da.from_delayed(take(p, 1), (n,), float) for p, n in blocks])
-    return x, y
+    return Blocks([p for p, _ in kept], [n for _, n in kept], len(pipeline.feature_names))
+
+
+def _size(part: tuple[np.ndarray, np.ndarray]) -> int:
+    return len(part[1])
 
 
 def fit_on_cluster(
     client: Any,
     params: dict[str, Any],
-    train: tuple[Any, Any],
-    valid: tuple[Any, Any],
+    train: Blocks,
+    valid: Blocks,
     pipeline: FeaturePipeline,
     rounds: int,
     progress: Callable[[str], None],
     label: str,
 ) -> Any:
-    """A booster boosted on the cluster, cut at its best validation round."""
+    """A booster boosted on the cluster, cut at its best round on the validation window.
+
+    The validation loss is summed here over every validation row (each block where it lives),
+    not read from lightgbm.dask's ``evals_result_``, which holds one worker's share at most."""
     import lightgbm as lgb
 
     settings = {k: v for k, v in params.items() if k not in MACHINE_SETTINGS}
@@ -103,21 +127,47 @@ def fit_on_cluster(
     else:
         estimator = lgb.DaskLGBMClassifier(client=client, n_estimators=rounds, **settings)
     estimator.fit(
-        *train,
-        eval_set=[valid],
-        eval_names=["valid"],
+        *train.arrays(),
         categorical_feature=categorical_indices(
             pipeline.feature_names, pipeline.categorical_features
         ),
         feature_name=list(pipeline.feature_names),
     )
-    curve = next(iter(estimator.evals_result_["valid"].values()))
-    best = int(np.argmin(curve)) + 1
-    progress(f"{label}: best validation loss at tree {best} of {rounds}")
+    booster = estimator.to_local().booster_
+    model = booster.model_to_string()
+    step = max(1, rounds // 200)
+    shared = client.scatter(model, broadcast=True)
+    curves = client.gather([client.submit(loss_curve, shared, p, step) for p in valid.parts])
+    best = min((int(np.argmin(np.sum(curves, axis=0))) + 1) * step, booster.current_iteration())
+    progress(f"{label}: best validation loss at {best} of {rounds} trees")
     if best > rounds - EARLY_STOPPING:
         progress(f"{label}: the loss was still falling at {rounds} trees; try a larger --rounds")
-    booster = estimator.to_local().booster_
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+
+
+def loss_curve(model: str, part: tuple[np.ndarray, np.ndarray], step: int) -> np.ndarray:
+    """Summed log loss of one block after every ``step`` trees (the first after ``step``)."""
+    import lightgbm as lgb
+
+    booster = lgb.Booster(model_str=model)
+    x, y = part
+    rounds = booster.current_iteration()
+    raw, losses = None, []
+    for start in range(0, rounds, step):
+        n = min(step, rounds - start)
+        more = booster.predict(x, start_iteration=start, num_iteration=n, raw_score=True)
+        raw = more if raw is None else raw + more
+        losses.append(_log_loss(raw, y))
+    return np.array(losses)
+
+
+def _log_loss(raw: np.ndarray, y: np.ndarray) -> float:
+    """Summed log loss from raw scores (binary: log odds; multiclass: one column per class)."""
+    if raw.ndim == 1:
+        return float(np.sum(np.logaddexp(0, raw) - y * raw))
+    shifted = raw - raw.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(y)), y.astype(int)].sum())
 
 
 def _window_of(frame: pd.DataFrame, windows: Windows) -> np.ndarray:
@@ -165,10 +215,10 @@ def train_on_cluster(
     valid = (windows.valid_start, windows.report_start)
     boosters, rows = {}, {}
     for model in ("denial", "category"):
-        train_xy = cluster_arrays(client, files, pipeline, model, _FAR_PAST, windows.valid_start)
-        valid_xy = cluster_arrays(client, files, pipeline, model, *valid)
-        rows[f"{model}_train"], rows[f"{model}_valid"] = len(train_xy[1]), len(valid_xy[1])
-        progress(f"{model}: {len(train_xy[1]):,} train / {len(valid_xy[1]):,} validation rows")
+        train_xy = blocks(client, files, pipeline, model, _FAR_PAST, windows.valid_start)
+        valid_xy = blocks(client, files, pipeline, model, *valid)
+        rows[f"{model}_train"], rows[f"{model}_valid"] = train_xy.rows, valid_xy.rows
+        progress(f"{model}: {train_xy.rows:,} train / {valid_xy.rows:,} validation rows")
         p = params[model]
         if model == "category":
             p = {**p, "num_class": len(DENIAL_CATEGORIES)}
