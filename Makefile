@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_CLAIMS ?= 200000
 PORT ?= 8000
 
-.PHONY: install lock demo port-free test lint format bench notebooks docs clean
+.PHONY: install lock demo port-free test lint format bench bench-scale notebooks docs clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,9 @@ bench: install  ## speed and memory benchmarks: prints a table, writes bench/res
 	$(BIN)/python -m bench.store  # needs PostgreSQL's initdb/pg_ctl (apt-get install postgresql)
 	$(BIN)/python -m bench.web
 	$(BIN)/python -m bench.replay
+
+bench-scale: install  ## the Dask engine at 1M, 3M and 10M claims (hours; not in make bench or CI)
+	$(BIN)/python -m bench.scale
 
 notebooks: install  ## execute the notebooks on a small generated world; commit them with outputs
 	$(BIN)/python notebooks/execute.py

@@ -50,6 +50,33 @@ def run_once(argv: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
+def run_tree(argv: list[str], every: float = 0.5) -> tuple[float, float, float]:
+    """(wall seconds, peak MiB of the whole process tree, peak MiB of its largest process) of
+    one command that starts children (a Dask cluster): memory is sampled every ``every`` s."""
+    import tempfile
+
+    import psutil
+
+    began = time.perf_counter()
+    # a pipe would fill with a cluster's logs and block it: stderr goes to a file
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+        root = psutil.Process(proc.pid)
+        total = largest = 0.0
+        while proc.poll() is None:
+            try:
+                rss = [p.memory_info().rss for p in [root, *root.children(recursive=True)]]
+            except psutil.Error:
+                continue
+            total, largest = max(total, sum(rss) / 2**20), max(largest, max(rss) / 2**20)
+            time.sleep(every)
+        elapsed = time.perf_counter() - began
+        if proc.returncode != 0:
+            log.seek(0)
+            raise RuntimeError(f"{' '.join(argv)} failed:\n{log.read().decode()[-4000:]}")
+    return elapsed, total, largest
+
+
 def generated_worlds(sizes: str, seed: int, tmp: str) -> Iterator[tuple[int, Path]]:
     """(size, folder) of a world generated in ``tmp`` for each of the comma-separated ``sizes``,
     each removed once the next is asked for (a 1M world is a few GiB on disk)."""
