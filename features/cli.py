@@ -14,17 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from features.cluster import DEFAULT_WORKERS
+from features import engine_options as eo
 from features.contract import TRUTH
-from features.engine_options import (
-    Engine,
-    EngineOption,
-    MemoryOption,
-    SchedulerOption,
-    SpillOption,
-    WorkersOption,
-    cluster_for,
-)
 from features.generate import SCENARIOS, WorldConfig, generate
 from features.generate.calibration import measure
 from features.io import validate_folder, write_dataset
@@ -171,23 +162,23 @@ def validate_command(
             "and counted (a table-level problem still fails)."
         ),
     ] = None,
-    engine: EngineOption = Engine.pandas,
-    scheduler: SchedulerOption = None,
-    workers: WorkersOption = DEFAULT_WORKERS,
-    memory_limit: MemoryOption = "auto",
-    spill_dir: SpillOption = None,
+    engine: eo.EngineOption = eo.Engine.pandas,
+    scheduler: eo.SchedulerOption = None,
+    workers: eo.WorkersOption = eo.DEFAULT_WORKERS,
+    memory_limit: eo.MemoryOption = "auto",
+    spill_dir: eo.SpillOption = None,
 ) -> None:
     """Check a dataset folder against the data contract; exit 1 if any error is found (with
     --quarantine: exit 0 once the valid part is written, 1 if nothing could be kept)."""
     from features.io import DatasetError, load_dataset, write_dataset
 
-    if is_partitioned(folder) or engine is Engine.dask:
+    if is_partitioned(folder) or engine is eo.Engine.dask:
         if quarantine is not None:
             typer.echo(
                 "error: --quarantine takes a dataset folder, not a partitioned one", err=True
             )
             raise typer.Exit(2)
-        with cluster_for(engine, scheduler, workers, memory_limit, spill_dir) as client:
+        with eo.cluster_for(engine, scheduler, workers, memory_limit, spill_dir) as client:
             ok = _validate_months(folder, client)
         if not ok:
             raise typer.Exit(1)
@@ -250,18 +241,18 @@ def features_command(
             help="Ignore remits dated on or after this day (default: all remits in the data).",
         ),
     ] = None,
-    engine: EngineOption = Engine.pandas,
-    scheduler: SchedulerOption = None,
-    workers: WorkersOption = DEFAULT_WORKERS,
-    memory_limit: MemoryOption = "auto",
-    spill_dir: SpillOption = None,
+    engine: eo.EngineOption = eo.Engine.pandas,
+    scheduler: eo.SchedulerOption = None,
+    workers: eo.WorkersOption = eo.DEFAULT_WORKERS,
+    memory_limit: eo.MemoryOption = "auto",
+    spill_dir: eo.SpillOption = None,
 ) -> None:
     """Build the training matrix: one row per claim, point-in-time features and label_* columns."""
     from features.pipeline import build_training_matrix
 
     began = time.perf_counter()
-    if is_partitioned(data) or engine is Engine.dask:
-        with cluster_for(engine, scheduler, workers, memory_limit, spill_dir) as client:
+    if is_partitioned(data) or engine is eo.Engine.dask:
+        with eo.cluster_for(engine, scheduler, workers, memory_limit, spill_dir) as client:
             rows, pipeline = _features_by_month(data, out, cutoff, client)
         typer.echo(
             f"wrote {out}/months: {rows:,} claims x {len(pipeline.feature_names)} features, "

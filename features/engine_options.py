@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from features.cluster import DEFAULT_WORKERS, ClusterSpec
+from features.cluster import DEFAULT_WORKERS, ClusterSpec, connect
 
 
 class Engine(StrEnum):
@@ -65,7 +65,7 @@ def cluster_for(
             raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
         return nullcontext(None)
     try:
-        from features.cluster import connect
+        import distributed  # noqa: F401
     except ImportError:  # pragma: no cover - the scale extra not installed
         raise typer.BadParameter(
             "the Dask engine needs dask[distributed]: pip install 'claimrisk[scale]'"

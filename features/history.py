@@ -251,19 +251,8 @@ def key_events(
     return events
 
 
-def build_logs(
-    claim_entities: dict[str, np.ndarray],
-    line_entities: dict[str, np.ndarray],
-    line_claim: np.ndarray,
-    remit_day: np.ndarray,
-    denied: np.ndarray,
-    category: np.ndarray,
-    vocab: dict[str, dict[str, int]],
-) -> dict[str, EventLog]:
-    """Event logs of every history key from claims' first-pass outcomes (NaN day: no remit)."""
-    events = key_events(
-        claim_entities, line_entities, line_claim, remit_day, denied, category, vocab
-    )
+def build_logs(events: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, EventLog]:
+    """Event logs of every history key from ``key_events``."""
     return {name: EventLog.from_events(*e) for name, e in events.items()}
 
 

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from features.history import EventLog, daily_totals, key_events
+from features.history import EventLog, daily_totals
 from features.labels import LabelFacts
 from features.pipeline import (
     FeaturePipeline,
@@ -147,15 +147,7 @@ def month_events(fit: Fit, tables: Tables) -> Events:
     parsed = fit.pipeline._parse_tables(tables)
     remit_day, denied, category = first_pass(tables, parsed.claims["claim_id"])
     remit_day[remit_day >= fit.cutoff_day] = np.nan
-    events = key_events(
-        parsed.claim_ents,
-        parsed.line_ents,
-        parsed.line_claim,
-        remit_day,
-        denied,
-        category,
-        fit.pipeline.vocab_,
-    )
+    events = fit.pipeline._key_events(parsed, remit_day, denied, category)
     return {name: daily_totals(*e) for name, e in events.items()}
 
 

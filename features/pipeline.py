@@ -38,7 +38,14 @@ from features.codes import initial_outcomes
 from features.contract import CLAIM_LINES, CLAIMS
 from features.eligibility import eligibility_features
 from features.extras import as_numbers, extra_names, kind_of
-from features.history import EventLog, build_logs, encode, history_features, vocabularies
+from features.history import (
+    EventLog,
+    build_logs,
+    encode,
+    history_features,
+    key_events,
+    vocabularies,
+)
 from features.labels import LabelFacts, build_labels
 from features.registry import CATEGORICAL, FEATURE_NAMES
 
@@ -297,7 +304,18 @@ class FeaturePipeline:
         cutoff_day = cutoff_day_of(remit_day, cutoff)
         remit_day[remit_day >= cutoff_day] = np.nan  # not known yet at the cutoff
         self.vocab_ = vocabularies(known_entities(parsed, remit_day))
-        logs = build_logs(
+        logs = build_logs(self._key_events(parsed, remit_day, denied, category))
+        self.cutoff_ = pd.Timestamp(cutoff_day, unit="D")
+        self.history_ = {
+            name: log.compact(cutoff_day, self.window_days) for name, log in logs.items()
+        }
+        return logs
+
+    def _key_events(
+        self, parsed: _Parsed, remit_day: np.ndarray, denied: np.ndarray, category: np.ndarray
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The claims' outcomes as events of every history key, coded with ``vocab_``."""
+        return key_events(
             parsed.claim_ents,
             parsed.line_ents,
             parsed.line_claim,
@@ -306,11 +324,6 @@ class FeaturePipeline:
             category,
             self.vocab_,
         )
-        self.cutoff_ = pd.Timestamp(cutoff_day, unit="D")
-        self.history_ = {
-            name: log.compact(cutoff_day, self.window_days) for name, log in logs.items()
-        }
-        return logs
 
     def _learn_levels(
         self, counts: dict[str, pd.Series]

@@ -13,16 +13,7 @@ from typing import Annotated
 import typer
 
 from features import cli as features_cli
-from features.cluster import DEFAULT_WORKERS
-from features.engine_options import (
-    Engine,
-    EngineOption,
-    MemoryOption,
-    SchedulerOption,
-    SpillOption,
-    WorkersOption,
-    cluster_for,
-)
+from features import engine_options as eo
 from features.flat import cli as flat_cli
 from store import cli as store_cli
 from store import monitor_cli
@@ -205,11 +196,11 @@ def score_command(
         Path | None,
         typer.Option(help="An edit book (`claimrisk edits mine`): list the edits each trips."),
     ] = None,
-    engine: EngineOption = Engine.pandas,
-    scheduler: SchedulerOption = None,
-    workers: WorkersOption = DEFAULT_WORKERS,
-    memory_limit: MemoryOption = "auto",
-    spill_dir: SpillOption = None,
+    engine: eo.EngineOption = eo.Engine.pandas,
+    scheduler: eo.SchedulerOption = None,
+    workers: eo.WorkersOption = eo.DEFAULT_WORKERS,
+    memory_limit: eo.MemoryOption = "auto",
+    spill_dir: eo.SpillOption = None,
 ) -> None:
     """Score a file of claims offline through the same path as the API. Claims that break the
     contract, or could not be read from an 837, are written to OUT's .rejects.csv, and the exit
@@ -223,7 +214,7 @@ def score_command(
     if x12 and (input or data):
         typer.echo("error: give one of --input FILE, --data DIR or --x12 FILE...", err=True)
         raise typer.Exit(2)
-    if (data and is_partitioned(data)) or engine is Engine.dask:
+    if (data and is_partitioned(data)) or engine is eo.Engine.dask:
         if data is None or not is_partitioned(data) or explain != "none" or edits:
             typer.echo(
                 "error: month by month (--engine dask) scores a partitioned --data folder, "
@@ -265,7 +256,7 @@ def _score_by_month(
 
     try:
         loaded = load(model, tracking_uri)
-        with cluster_for(*cluster) as client:
+        with eo.cluster_for(*cluster) as client:
             runner = EAGER if client is None else DaskRunner(client)
             done = score_months(loaded.model, FolderMonths(data), out, loaded.version, runner)
     except (BundleError, DatasetError, FileNotFoundError) as exc:

@@ -8,16 +8,7 @@ from typing import Annotated
 
 import typer
 
-from features.cluster import DEFAULT_WORKERS
-from features.engine_options import (
-    Engine,
-    EngineOption,
-    MemoryOption,
-    SchedulerOption,
-    SpillOption,
-    WorkersOption,
-    cluster_for,
-)
+from features import engine_options as eo
 from features.io import DatasetError
 
 TrackingUri = Annotated[
@@ -41,11 +32,11 @@ def train_command(
     params: Annotated[
         Path | None, typer.Option(help="JSON of LightGBM params per model (from `tune`).")
     ] = None,
-    engine: EngineOption = Engine.pandas,
-    scheduler: SchedulerOption = None,
-    workers: WorkersOption = DEFAULT_WORKERS,
-    memory_limit: MemoryOption = "auto",
-    spill_dir: SpillOption = None,
+    engine: eo.EngineOption = eo.Engine.pandas,
+    scheduler: eo.SchedulerOption = None,
+    workers: eo.WorkersOption = eo.DEFAULT_WORKERS,
+    memory_limit: eo.MemoryOption = "auto",
+    spill_dir: eo.SpillOption = None,
     rounds: Annotated[
         int,
         typer.Option(
@@ -60,9 +51,9 @@ def train_command(
     from features.partitions import is_partitioned
     from training.run import train
 
-    if is_partitioned(data) and engine is Engine.pandas:
+    if is_partitioned(data) and engine is eo.Engine.pandas:
         _fail(f"{data} is partitioned by month: train it with --engine dask (docs/scale.md)")
-    if engine is Engine.dask and not is_partitioned(data):
+    if engine is eo.Engine.dask and not is_partitioned(data):
         _fail(
             f"--engine dask reads a dataset partitioned by month; {data} is one folder "
             "(write one with claimrisk partition, or claimrisk generate --partitioned)"
@@ -76,7 +67,7 @@ def train_command(
             _fail(f'--params {params}: {exc}; expected JSON like {{"denial": {{...}}}}')
     folder = out or Path("models") / data.name
     try:
-        with cluster_for(engine, scheduler, workers, memory_limit, spill_dir) as client:
+        with eo.cluster_for(engine, scheduler, workers, memory_limit, spill_dir) as client:
             result = train(
                 data, folder, tracking_uri, experiment, overrides, typer.echo, client, rounds
             )
