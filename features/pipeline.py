@@ -250,10 +250,14 @@ class FeaturePipeline:
         self._fit(tables, cutoff)
         return self
 
-    def _fit(self, tables: dict[str, pd.DataFrame], cutoff: Any) -> dict[str, EventLog]:
+    def _fit(
+        self, tables: dict[str, pd.DataFrame], cutoff: Any
+    ) -> tuple[_Parsed, dict[str, EventLog]]:
+        """Fit; return the parsed claims and the full (uncompacted) logs, which the training
+        matrix reads."""
         parsed = self._prepare(tables)
         self.learn(tables["payers"], [self._stats(parsed)])
-        return self._fit_history(tables, parsed, cutoff)
+        return parsed, self._fit_history(tables, parsed, cutoff)
 
     def fit_stats(self, tables: dict[str, pd.DataFrame]) -> FitStats:
         """What fitting learns from these claims, in a form that partitions add up
@@ -585,8 +589,7 @@ def build_training_matrix(
     (``label_*``) and the worklist facts (remit date, appeal deadline, denied amount).
     """
     pipeline = pipeline or FeaturePipeline()
-    full_logs = pipeline._fit(tables, cutoff)
-    parsed = pipeline._parse_tables(tables)
+    parsed, full_logs = pipeline._fit(tables, cutoff)
     features = pipeline._frame(pipeline._compute(parsed, full_logs))
     return training_rows(tables, features), pipeline
 
