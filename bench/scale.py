@@ -27,6 +27,7 @@ from pathlib import Path
 from bench.harness import CLAIMRISK, Measurement, report, run_tree
 
 TOTAL_GOAL_MIB = 20 * 1024
+STAGES = ("generate", "features", "train")
 
 
 def _case(name: str, argv: list[str], goal_mib: float | None = None) -> Measurement:
@@ -37,48 +38,26 @@ def _case(name: str, argv: list[str], goal_mib: float | None = None) -> Measurem
     return Measurement(name, 1, seconds, seconds, seconds, largest, goal, met, detail)
 
 
-def scale_cases(size: int, tmp: Path, engine: list[str], seed: int) -> list[Measurement]:
+def scale_cases(
+    size: int, tmp: Path, engine: list[str], seed: int, stages: set[str]
+) -> list[Measurement]:
+    """The ``stages`` (of STAGES, in order) at ``size`` claims."""
     data, matrix, model = tmp / f"world_{size}", tmp / f"matrix_{size}", tmp / f"model_{size}"
+    store = f"sqlite:///{tmp / 'mlruns.db'}"
+    argv = {
+        "generate": ["generate", "--claims", str(size), "--seed", str(seed), "--partitioned",
+                     "--out", str(data)],
+        "features": ["features", "--data", str(data), "--out", str(matrix), *engine],
+        "train": ["train", "--data", str(data), "--out", str(model), "--tracking-uri", store,
+                  *engine],
+    }  # fmt: skip
     goal = TOTAL_GOAL_MIB if size >= 10_000_000 else None
-    rows = [
-        _case(
-            f"generate --partitioned {size:,}",
-            [
-                CLAIMRISK,
-                "generate",
-                "--claims",
-                str(size),
-                "--seed",
-                str(seed),
-                "--partitioned",
-                "--out",
-                str(data),
-            ],
-            goal,
-        ),
-        _case(
-            f"features --engine dask {size:,}",
-            [CLAIMRISK, "features", "--data", str(data), "--out", str(matrix), *engine],
-            goal,
-        ),
-        _case(
-            f"train --engine dask {size:,}",
-            [
-                CLAIMRISK,
-                "train",
-                "--data",
-                str(data),
-                "--out",
-                str(model),
-                "--tracking-uri",
-                f"sqlite:///{tmp / 'mlruns.db'}",
-                *engine,
-            ],
-            goal,
-        ),
-    ]
-    for r in rows:
-        r.detail += f"; {r.median_seconds / (size / 1e6):.1f} s per million claims"
+    rows = []
+    for stage in (s for s in STAGES if s in stages):
+        label = f"{argv[stage][0]} {'--partitioned' if stage == 'generate' else '--engine dask'}"
+        row = _case(f"{label} {size:,}", [CLAIMRISK, *argv[stage]], goal)
+        row.detail += f"; {row.median_seconds / (size / 1e6):.1f} s per million claims"
+        rows.append(row)
     shutil.rmtree(data, ignore_errors=True)
     shutil.rmtree(matrix, ignore_errors=True)
     return rows
@@ -121,6 +100,7 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="6GiB")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--tmp", default=None, help="scratch folder (needs ~2 GB per million)")
+    parser.add_argument("--stages", default=",".join(STAGES), help="of generate,features,train")
     args = parser.parse_args()
     engine = ["--engine", "dask", "--workers", str(args.workers),
               "--memory-limit", args.memory_limit]  # fmt: skip
@@ -130,7 +110,8 @@ def main() -> None:
             rows.append(parity(args.parity, Path(tmp), engine, args.seed))
             report("scale", rows)
         for size in (int(s) for s in args.sizes.split(",") if s):
-            rows.extend(scale_cases(size, Path(tmp), engine, args.seed))
+            stages = set(args.stages.split(","))
+            rows.extend(scale_cases(size, Path(tmp), engine, args.seed, stages))
             report("scale", rows)
 
 
