@@ -10,8 +10,9 @@ response per patient and payer is carried forward the same way. So the matrix is
 ``build_training_matrix`` builds, claim by claim (``tests/test_monthly.py``).
 
 Each step here is a pure function of one month's tables and of small carried state; the plan of
-which outcomes each month needs is :class:`Schedule`. ``features.engine`` runs the steps on Dask;
-:func:`build_by_month` runs them in a loop, as the reference the engine is tested against.
+which outcomes each month needs is :class:`Schedule`. :func:`build_by_month` runs the steps
+through a :class:`Runner`: at once (``EAGER``, a loop) or as Dask tasks
+(``features.distributed.DaskRunner``), and the tests hold both to the single-frame path.
 
 Passes over the months: (1) carry eligibility forward; (2) what fitting learns (levels, typical
 charges, code books, label facts); (3) each month's outcomes as daily events per history key;
