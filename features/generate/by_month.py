@@ -28,7 +28,7 @@ from features.generate.eligibility import draw_eligibility, patient_plans
 from features.generate.outcomes import denial_probabilities, draw_outcomes
 from features.generate.world import World, WorldConfig, build_world
 from features.io import write_table
-from features.partitions import MONTHS, write_month
+from features.partitions import MONTHS, month_names, write_month
 
 #: Claims of the pilot the calibration is fitted on (enough for every payer type's mix).
 PILOT_CLAIMS = 200_000
@@ -108,7 +108,7 @@ def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _park_responses(out: Path, part: int, responses: pd.DataFrame) -> None:
     """A month's draw of responses, parked under the months they were checked in."""
-    for month, rows in responses.groupby(responses["checked_date"].dt.strftime("%Y-%m")):
+    for month, rows in responses.groupby(month_names(responses["checked_date"])):
         folder = out / MONTHS / str(month)
         folder.mkdir(parents=True, exist_ok=True)
         write_table(rows, TABLES["eligibility"], folder / f"eligibility-part-{part:04d}.parquet")
