@@ -82,21 +82,18 @@ def test_a_month_that_breaks_the_contract_is_named(client, small_world, tmp_path
         build_features(client, tmp_path / "data", tmp_path / "out")
 
 
-def test_train_and_score_on_dask(client, tmp_path):
+def test_train_and_score_on_dask(client, small_world, small_dataset_dir, trained, tmp_path):
     """A bundle trained on the cluster: loads from the store like any other, ranks like the
     single-machine model on the same claims, and its batch scores are the offline scorer's."""
-    from features.generate import WorldConfig, generate
-    from features.io import write_dataset
     from features.partitions import FolderMonths
     from serving.batch import score_months
     from serving.offline import score_file
     from serving.state import load
     from training.run import train
 
-    tables, truth = generate(WorldConfig(n_claims=30_000, seed=12))
+    tables, truth = small_world
+    here, store = trained
     write_partitioned(tables, tmp_path / "months", truth)
-    write_dataset(tables, tmp_path / "whole")
-    store = f"sqlite:///{tmp_path / 'mlruns.db'}"
     on_dask = train(
         tmp_path / "months",
         tmp_path / "dask",
@@ -105,7 +102,6 @@ def test_train_and_score_on_dask(client, tmp_path):
         client=client,
         rounds=300,
     )
-    here = train(tmp_path / "whole", tmp_path / "here", store, echo=lambda _: None)
     assert on_dask.model.metadata["engine"]["name"] == "dask"
     auc = on_dask.metrics["denial.roc_auc"]
     assert auc > 0.75 and abs(auc - here.metrics["denial.roc_auc"]) < 0.02
@@ -120,7 +116,7 @@ def test_train_and_score_on_dask(client, tmp_path):
     assert sum(d.scored for d in done) == len(tables["claims"])
     batch = read_matrix(tmp_path / "scores").set_index("claim_id")
     score_file(
-        str(tmp_path / "dask"), tmp_path / "whole", tmp_path / "offline.parquet", tracking_uri=store
+        str(tmp_path / "dask"), small_dataset_dir, tmp_path / "offline.parquet", tracking_uri=store
     )
     offline = pd.read_parquet(tmp_path / "offline.parquet").set_index("claim_id")
     np.testing.assert_allclose(
