@@ -3,6 +3,8 @@ single-frame path, claim by claim, and no future outcome leaking into it."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from features.partitions import write_partitioned
 from features.pipeline import build_training_matrix
 from tests.test_monthly import assert_same_rows
 from tests.test_pipeline import _rewrite_future
+from training.boosters import EARLY_STOPPING
 
 pytest.importorskip("distributed")
 
@@ -94,17 +97,23 @@ def test_train_and_score_on_dask(client, small_world, small_dataset_dir, trained
     tables, truth = small_world
     here, store = trained
     write_partitioned(tables, tmp_path / "months", truth)
+    said: list[str] = []
     on_dask = train(
-        tmp_path / "months",
-        tmp_path / "dask",
-        store,
-        echo=lambda _: None,
-        client=client,
-        rounds=300,
+        tmp_path / "months", tmp_path / "dask", store, echo=said.append, client=client, rounds=1000
     )
     assert on_dask.model.metadata["engine"]["name"] == "dask"
+    for model in ("denial", "category"):  # boosting stopped a batch after EARLY_STOPPING trees
+        (best, grown), *_ = [
+            map(int, re.findall(r"at (\d+) of (\d+)", m)[0])
+            for m in said
+            if f"] {model}: best" in m
+        ]
+        assert best + EARLY_STOPPING <= grown <= best + 2 * EARLY_STOPPING and grown < 1000
+        assert getattr(on_dask.model, model).current_iteration() == best
+    # ~1,000 report-window claims give an AUC a standard error of ~0.015, and below SMALL_ROWS the
+    # local path chooses among models on cross-validation; the 0.002 parity bar is bench.scale's
     auc = on_dask.metrics["denial.roc_auc"]
-    assert auc > 0.75 and abs(auc - here.metrics["denial.roc_auc"]) < 0.02
+    assert auc > 0.75 and abs(auc - here.metrics["denial.roc_auc"]) < 0.04
     loaded = load(str(tmp_path / "dask"), store)
     done = score_months(
         loaded.model,

@@ -115,34 +115,68 @@ def fit_on_cluster(
     progress: Callable[[str], None],
     label: str,
 ) -> Any:
-    """A booster boosted on the cluster, cut at its best round on the validation window.
+    """A booster boosted on the cluster and cut at its best round on the validation window.
 
-    The validation loss is summed here over every validation row (each block where it lives),
-    not read from lightgbm.dask's ``evals_result_``, which holds one worker's share at most."""
+    lightgbm.dask cannot stop early, so the trees grow ``EARLY_STOPPING`` at a time, each batch
+    continuing the last (``init_model``), until the validation loss has not improved for
+    ``EARLY_STOPPING`` trees or ``rounds`` are grown: the rule the local fits follow. The loss is
+    summed here over every validation row (each block where it lives), not read from
+    lightgbm.dask's ``evals_result_``, which holds one worker's share at most."""
+    import lightgbm as lgb
+
+    x, y = train.arrays()
+    step = max(1, rounds // 200)
+    booster, grown, best = None, 0, 0
+    while grown < rounds and grown - best < EARLY_STOPPING:
+        batch = min(EARLY_STOPPING, rounds - grown)
+        booster = _grow(client, params, x, y, booster, batch, pipeline)
+        best = best_round(client, booster, valid, step)
+        if booster.current_iteration() < grown + batch:  # no split left to make: it has converged
+            break
+        grown = booster.current_iteration()
+    progress(f"{label}: best validation loss at {best} of {booster.current_iteration()} trees")
+    if best > rounds - EARLY_STOPPING:
+        progress(f"{label}: the loss was still falling at {rounds} trees; try a larger --rounds")
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+
+
+def _grow(
+    client: Any,
+    params: dict[str, Any],
+    x: Any,
+    y: Any,
+    booster: Any,
+    trees: int,
+    pipeline: FeaturePipeline,
+) -> Any:
+    """``booster`` (or nothing) and ``trees`` more, boosted on the cluster. Each batch draws its
+    rows and features for bagging afresh (its seed is the trees grown so far)."""
     import lightgbm as lgb
 
     settings = {k: v for k, v in params.items() if k not in MACHINE_SETTINGS}
+    grown = 0 if booster is None else booster.current_iteration()
+    settings["seed"] = settings.get("seed", 0) + grown
     if settings["objective"] == "multiclass":  # labels are DENIAL_CATEGORIES' indices as given
-        estimator = lgb.DaskLGBMRegressor(client=client, n_estimators=rounds, **settings)
+        estimator = lgb.DaskLGBMRegressor(client=client, n_estimators=trees, **settings)
     else:
-        estimator = lgb.DaskLGBMClassifier(client=client, n_estimators=rounds, **settings)
+        estimator = lgb.DaskLGBMClassifier(client=client, n_estimators=trees, **settings)
     estimator.fit(
-        *train.arrays(),
+        x,
+        y,
+        init_model=booster,
         categorical_feature=categorical_indices(
             pipeline.feature_names, pipeline.categorical_features
         ),
         feature_name=list(pipeline.feature_names),
     )
-    booster = estimator.to_local().booster_
-    model = booster.model_to_string()
-    step = max(1, rounds // 200)
-    shared = client.scatter(model, broadcast=True)
+    return estimator.to_local().booster_
+
+
+def best_round(client: Any, booster: Any, valid: Blocks, step: int) -> int:
+    """The round (a multiple of ``step``, or the last) with the lowest validation loss."""
+    shared = client.scatter(booster.model_to_string(), broadcast=True)
     curves = client.gather([client.submit(loss_curve, shared, p, step) for p in valid.parts])
-    best = min((int(np.argmin(np.sum(curves, axis=0))) + 1) * step, booster.current_iteration())
-    progress(f"{label}: best validation loss at {best} of {rounds} trees")
-    if best > rounds - EARLY_STOPPING:
-        progress(f"{label}: the loss was still falling at {rounds} trees; try a larger --rounds")
-    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return min((int(np.argmin(np.sum(curves, axis=0))) + 1) * step, booster.current_iteration())
 
 
 def loss_curve(model: str, part: tuple[np.ndarray, np.ndarray], step: int) -> np.ndarray:
