@@ -231,6 +231,24 @@ class Schedule:
         """The range the serving snapshot reads beyond the state carried to ``cutoff - window``."""
         return self.cutoff_day - self.window, self.cutoff_day
 
+    def final_carry(self) -> tuple[int, int]:
+        """The range the snapshot's state adds to the last month's (from the beginning of time
+        when the cutoff falls before the last month's boundary)."""
+        lo, since = self.snapshot()[0], self.boundary(len(self.months) - 1)
+        return (_NO_DAY if lo < since else since), lo
+
+    def last_readers(self) -> list[int]:
+        """Per bucket, the last month (by index) that reads it; ``len(months)``: the snapshot.
+        Past its last reader a bucket can be let go."""
+        n = len(self.months)
+        reads = [(i, r) for i in range(n) for r in (self.carried(i), self.recent(i))]
+        reads += [(n, self.final_carry()), (n, self.snapshot())]
+        last = [-1] * (len(self.edges) - 1)
+        for i, (lo, hi) in reads:
+            for j in self.buckets_for(lo, hi):
+                last[j] = i
+        return last
+
 
 def in_range(buckets: list[Events], lo: int, hi: int) -> Events:
     """The events dated in [lo, hi) of the buckets that hold them (``Schedule.pick``)."""
@@ -335,6 +353,26 @@ def responses_before(data: Months, runner: Runner = EAGER) -> dict[str, Any]:
     return before
 
 
+def _fitted(
+    runner: Runner, template: FeaturePipeline, data: Months, before: dict[str, Any], cutoff: Any
+) -> Any:
+    """(A handle to) the ``Fit`` of every month's statistics; the statistics go once it is made."""
+    summaries = [runner.submit(_summarize, template, data, m, r, cutoff) for m, r in before.items()]
+    return runner.submit(fit_from, template, data.payers(), summaries, cutoff)
+
+
+def _buckets(
+    runner: Runner, fit: Any, data: Months, before: dict[str, Any], schedule: Schedule
+) -> list[Any]:
+    """(Handles to) the outcome events by month of remit (``Schedule.edges``); each month's own
+    events go once the buckets are built."""
+    events = [runner.submit(_events, fit, data, m, r) for m, r in before.items()]
+    return [
+        runner.submit(gather, [runner.submit(between, e, lo, hi) for e in events])
+        for lo, hi in pairwise(schedule.edges)
+    ]
+
+
 def build_by_month(
     data: Months,
     cutoff: Any = None,
@@ -344,37 +382,34 @@ def build_by_month(
 ) -> tuple[FeaturePipeline, list]:
     """Every month's training rows and the fitted pipeline, one month in memory at a time.
 
-    ``write(month, rows)``, if given, takes each month's rows where it runs (on a worker) and
-    the list holds row counts instead of the rows."""
+    A handle is let go as soon as nothing later reads it (a month's carried eligibility once its
+    rows are built, a bucket of events after its last reader), so a cluster holds what the months
+    in flight need, not every month's. ``write(month, rows)``, if given, takes each month's rows
+    where it runs (on a worker) and the list holds row counts instead of the rows."""
     template = pipeline or FeaturePipeline()
     before = responses_before(data, runner)
     months = list(before)
-    summaries = [runner.submit(_summarize, template, data, m, before[m], cutoff) for m in months]
-    fit = runner.submit(fit_from, template, data.payers(), summaries, cutoff)
+    fit = _fitted(runner, template, data, before, cutoff)
     cutoff_day = runner.result(runner.submit(getattr, fit, "cutoff_day"))
     schedule = Schedule(tuple(months), template.window_days, cutoff_day)
-    events = [runner.submit(_events, fit, data, m, before[m]) for m in months]
-    edges = schedule.edges
-    buckets = [
-        runner.submit(gather, [runner.submit(between, e, lo, hi) for e in events])
-        for lo, hi in pairwise(edges)
-    ]
+    buckets = _buckets(runner, fit, data, before, schedule)
 
     def events_in(lo: int, hi: int) -> Any:
         return runner.submit(in_range, schedule.pick(buckets, lo, hi), lo, hi)
 
+    last_readers = schedule.last_readers()
     state: Any = {}
     out = []
     for i, month in enumerate(months):
         state = runner.submit(advance, state, events_in(*schedule.carried(i)), schedule.boundary(i))
         recent = events_in(*schedule.recent(i))
-        out.append(runner.submit(_rows, fit, data, month, before[month], state, recent, write))
-    lo, hi = schedule.snapshot()
-    since = schedule.boundary(len(months) - 1)
-    if lo < since:  # a cutoff before the last month: carry from the beginning instead
-        state, since = {}, _NO_DAY
+        out.append(runner.submit(_rows, fit, data, month, before.pop(month), state, recent, write))
+        buckets = [None if last == i else b for b, last in zip(buckets, last_readers, strict=True)]
+    since, lo = schedule.final_carry()
+    if since == _NO_DAY:  # a cutoff before the last month: carry from the beginning instead
+        state = {}
     final = runner.submit(advance, state, events_in(since, lo), lo)
-    snapshot = runner.submit(with_snapshot, fit, final, events_in(lo, hi))
+    snapshot = runner.submit(with_snapshot, fit, final, events_in(*schedule.snapshot()))
     return runner.result(snapshot), [runner.result(r) for r in out]
 
 
