@@ -48,8 +48,11 @@ def score_months(
 ) -> list[MonthScores]:
     """Every month's scores, written under ``out``; the model goes to each worker once."""
     shared = runner.submit(_same, model)
-    before = responses_before(data, runner)
-    done = [runner.submit(score_month, shared, data, m, before[m], out, version) for m in before]
+    before = responses_before(data, runner)  # let go month by month (each task holds its own)
+    months = list(before)
+    done = [
+        runner.submit(score_month, shared, data, m, before.pop(m), out, version) for m in months
+    ]
     return [runner.result(d) for d in done]
 
 

@@ -3,8 +3,8 @@
 The two models that need every claim, denial (all remitted claims) and reason (all denials), are
 fitted with ``lightgbm.dask`` on the months of the training matrix where they lie, each worker
 reading its months itself. lightgbm.dask has no early stopping (lightgbm-org/LightGBM#3712), so a
-fit boosts ``rounds`` trees while recording the validation window's loss, and keeps the trees up to
-the best round: the rule early stopping applies, after the fact. The small models (recovery,
+fit grows its trees a batch at a time and stops as early stopping would (``fit_on_cluster``),
+keeping the trees up to the best round of the validation window's loss. The small models (recovery,
 amount), calibration, risk thresholds, the unknown-value donors and the report window's metrics
 come from a sample of at most ``SAMPLE_ROWS`` claims per window, through the same
 ``training.train.fit_models`` the single-machine path runs; the bundle is the one the service loads.
