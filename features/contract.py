@@ -13,9 +13,12 @@ the fix to suggest when it does not. ``docs/data-contract.md`` is rendered from 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Kind = Literal["string", "int", "float", "date", "bool"]
 
@@ -161,6 +164,11 @@ class Table:
 
     def dtypes(self) -> dict[str, str]:
         return {f.name: f.pandas_dtype for f in self.fields}
+
+    def shaped(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with this table's columns, in order, at their dtypes: for frames we draw
+        ourselves (the generator), never a user's file (validation reads those field by field)."""
+        return frame.reindex(columns=self.columns).astype(self.dtypes())
 
     def arrow_schema(self) -> pa.Schema:
         return pa.schema(

@@ -64,8 +64,5 @@ def generate(cfg: WorldConfig) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
         "appeals": outcome["appeals"],
         "eligibility": draw_eligibility(world, claims, drivers, eligibility_rng),
     }
-    tables = {
-        name: frame.reindex(columns=TABLES[name].columns).astype(TABLES[name].dtypes())
-        for name, frame in tables.items()
-    }
+    tables = {name: TABLES[name].shaped(frame) for name, frame in tables.items()}
     return tables, outcome["truth"]

@@ -103,7 +103,7 @@ def generate_by_month(
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     if name == "truth":
         return frame
-    return frame.reindex(columns=TABLES[name].columns).astype(TABLES[name].dtypes())
+    return TABLES[name].shaped(frame)
 
 
 def _park_responses(out: Path, part: int, responses: pd.DataFrame) -> None:
