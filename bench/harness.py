@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: The ``claimrisk`` command of the interpreter running the benchmark.
@@ -50,17 +51,24 @@ def run_once(argv: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
-def run_tree(argv: list[str], every: float = 0.5) -> tuple[float, float, float]:
-    """(wall seconds, peak MiB of the whole process tree, peak MiB of its largest process) of
-    one command that starts children (a Dask cluster): memory is sampled every ``every`` s."""
+class TreeRun(NamedTuple):
+    seconds: float
+    total_mib: float  # peak of the whole process tree
+    largest_mib: float  # peak of its largest process
+    output: str  # what the command printed (stdout and stderr)
+
+
+def run_tree(argv: list[str], every: float = 0.5) -> TreeRun:
+    """Wall time and peak memory of one command that starts children (a Dask cluster), and what
+    it printed: memory is sampled every ``every`` s."""
     import tempfile
 
     import psutil
 
     began = time.perf_counter()
-    # a pipe would fill with a cluster's logs and block it: stderr goes to a file
+    # a pipe would fill with a cluster's logs and block it: the output goes to a file
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         root = psutil.Process(proc.pid)
         total = largest = 0.0
         while proc.poll() is None:
@@ -71,10 +79,11 @@ def run_tree(argv: list[str], every: float = 0.5) -> tuple[float, float, float]:
             total, largest = max(total, sum(rss) / 2**20), max(largest, max(rss) / 2**20)
             time.sleep(every)
         elapsed = time.perf_counter() - began
-        if proc.returncode != 0:
-            log.seek(0)
-            raise RuntimeError(f"{' '.join(argv)} failed:\n{log.read().decode()[-4000:]}")
-    return elapsed, total, largest
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{output[-4000:]}")
+    return TreeRun(elapsed, total, largest, output)
 
 
 def generated_worlds(sizes: str, seed: int, tmp: str) -> Iterator[tuple[int, Path]]:

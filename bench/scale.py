@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -31,10 +32,12 @@ STAGES = ("generate", "features", "train")
 
 
 def _case(name: str, argv: list[str], goal_mib: float | None = None) -> Measurement:
-    seconds, total, largest = run_tree(argv)
+    seconds, total, largest, output = run_tree(argv)
     met = None if goal_mib is None else total < goal_mib
     goal = f"< {goal_mib / 1024:g} GiB in total" if goal_mib else ""
     detail = f"peak of the process tree {total:,.0f} MiB; largest process {largest:,.0f} MiB"
+    stops = re.findall(r"(\w+): best validation loss at (\d+ of \d+) trees", output)
+    detail += "".join(f"; {model} kept {trees} trees" for model, trees in stops)
     return Measurement(name, 1, seconds, seconds, seconds, largest, goal, met, detail)
 
 
