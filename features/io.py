@@ -59,6 +59,27 @@ def write_table(frame: pd.DataFrame, table: Table, path: Path) -> None:
         pq.write_table(data, path, compression="zstd")
 
 
+class TableWriter:
+    """One table's Parquet file written a part at a time (a month drawn in chunks), so that no
+    more than a part is ever in memory; closed with no part, it writes the table empty."""
+
+    def __init__(self, table: Table, path: Path) -> None:
+        self.table, self.path = table, path
+        self._writer: pq.ParquetWriter | None = None
+
+    def append(self, frame: pd.DataFrame) -> None:
+        data = _to_arrow(frame, self.table)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, data.schema, compression="zstd")
+        self._writer.write_table(data)
+
+    def close(self) -> None:
+        if self._writer is None:
+            write_table(pd.DataFrame(columns=self.table.columns), self.table, self.path)
+        else:
+            self._writer.close()
+
+
 def write_dataset(
     tables: dict[str, pd.DataFrame],
     out: Path,

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from features.contract import TABLES, TRUTH
-from features.io import DatasetError, read_raw, write_table
+from features.io import DatasetError, TableWriter, read_raw, write_table
 from features.validate import Report, validate_frames
 
 MONTHS = "months"
@@ -90,17 +90,35 @@ def write_partitioned(
     return list(by_month)
 
 
+class MonthWriter:
+    """One month's tables written a part at a time (``with MonthWriter(...) as w: w.append``).
+    A table the month lacks is written empty, so that every month folder holds the same files."""
+
+    def __init__(self, out: Path, month: str, truth: bool = False) -> None:
+        folder = out / MONTHS / month
+        folder.mkdir(parents=True, exist_ok=True)
+        names = [n for n in TABLES if n != "payers"] + (["truth"] if truth else [])
+        self.writers = {
+            n: TableWriter(TRUTH if n == "truth" else TABLES[n], folder / f"{n}.parquet")
+            for n in names
+        }
+
+    def append(self, parts: dict[str, pd.DataFrame]) -> None:
+        for name, frame in parts.items():
+            self.writers[name].append(frame)
+
+    def __enter__(self) -> MonthWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
 def write_month(out: Path, month: str, parts: dict[str, pd.DataFrame]) -> None:
-    """Write one month's tables; a table the month lacks is written empty, so that every month
-    folder holds the same files."""
-    folder = out / MONTHS / month
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in (*TABLES, "truth"):
-        if name == "payers" or (name == "truth" and "truth" not in parts):
-            continue
-        table = TRUTH if name == "truth" else TABLES[name]
-        frame = parts.get(name, pd.DataFrame(columns=table.columns))
-        write_table(frame, table, folder / f"{name}.parquet")
+    """Write one month's tables (those it lacks empty)."""
+    with MonthWriter(out, month, truth="truth" in parts) as writer:
+        writer.append(parts)
 
 
 def is_partitioned(folder: Path) -> bool:

@@ -98,15 +98,18 @@ def test_a_row_without_a_claim_is_refused_by_name(small_world):
         split_by_month(tables)
 
 
-def test_a_world_drawn_month_by_month_is_valid_and_calibrated(tmp_path):
+def test_a_world_drawn_month_by_month_is_valid_and_calibrated(tmp_path, monkeypatch):
     """generate --partitioned: every month passes validation, the matrix builds, and the
-    first-pass denial rate is the world's (the pilot's calibration holds across months)."""
+    first-pass denial rate is the world's (the pilot's calibration holds across months). Months
+    are drawn in spans of days here (~500 claims a month, spans of 200), as a big world's are."""
     from typer.testing import CliRunner
 
     from features.codes import initial_outcomes
-    from features.generate import WorldConfig, generate
+    from features.generate import WorldConfig, by_month, generate
     from features.generate.calibration import measure
     from serving.cli import app
+
+    monkeypatch.setattr(by_month, "CHUNK_CLAIMS", 200)
 
     out = tmp_path / "world"
     args = ["generate", "--claims", "12000", "--seed", "9", "--partitioned", "--out", str(out)]
@@ -118,6 +121,8 @@ def test_a_world_drawn_month_by_month_is_valid_and_calibrated(tmp_path):
     months = [data(m) for m in data.months()]
     tables = {n: pd.concat([m[n] for m in months], ignore_index=True) for n in months[0]}
     assert tables["claims"]["claim_id"].is_unique and tables["eligibility"]["response_id"].is_unique
+    assert tables["appeals"]["appeal_id"].is_unique
+    assert tables["claims"]["submission_date"].is_monotonic_increasing  # spans follow each other
     rate = initial_outcomes(tables["remits"], tables["remit_adjustments"])["denied"].mean()
     whole, _ = generate(WorldConfig(n_claims=12000, seed=9))
     assert abs(rate - measure(whole)["denial_rate.overall"]) < 0.015

@@ -28,10 +28,13 @@ from features.generate.eligibility import draw_eligibility, patient_plans
 from features.generate.outcomes import denial_probabilities, draw_outcomes
 from features.generate.world import World, WorldConfig, build_world
 from features.io import write_table
-from features.partitions import MONTHS, month_names, write_month
+from features.partitions import MONTHS, MonthWriter, month_names, write_month
 
 #: Claims of the pilot the calibration is fitted on (enough for every payer type's mix).
 PILOT_CLAIMS = 200_000
+#: Claims drawn at once: a month of more is drawn as consecutive spans of its days, so that memory
+#: is bounded by a span, not by a month (which grows with the claims a world has).
+CHUNK_CLAIMS = 100_000
 _PARTS = "eligibility-part-*.parquet"
 
 
@@ -57,13 +60,23 @@ def calibrate(world: World) -> dict[str, dict[str, float]]:
     return denial_probabilities(world, drivers)[2]
 
 
+def day_spans(cfg: WorldConfig, i: int, lo: int, hi: int, n: int) -> list[tuple[int, int, int]]:
+    """(first day, end day, claims) of the spans month ``i`` is drawn in: consecutive runs of its
+    days of about ``CHUNK_CLAIMS`` claims each (one span for a month of fewer)."""
+    k = min(-(-n // CHUNK_CLAIMS), hi - lo)
+    if k <= 1:
+        return [(lo, hi, n)]
+    edges = np.linspace(lo, hi, k + 1).round().astype(int)
+    counts = np.random.default_rng([cfg.seed, 3, i]).multinomial(n, np.diff(edges) / (hi - lo))
+    return [(int(a), int(b), int(c)) for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)]
+
+
 def generate_by_month(
     cfg: WorldConfig, out: Path, progress: Callable[[str], None] = lambda _: None
 ) -> dict[str, int]:
     """Write the world of ``cfg`` under ``out`` month by month; returns rows written per table."""
     world = build_world(cfg)
-    scales = calibrate(world)
-    plans = patient_plans(world, _streams(cfg, 0)[1])
+    draw = _Draw(world, calibrate(world), patient_plans(world, _streams(cfg, 0)[1]))
     out.mkdir(parents=True, exist_ok=True)
     write_table(
         world.payers[list(TABLES["payers"].columns)], TABLES["payers"], out / "payers.parquet"
@@ -72,32 +85,46 @@ def generate_by_month(
     days = np.array([e - s for _, s, e in spans], dtype=float)
     counts = _streams(cfg, 0)[2].multinomial(cfg.n_claims, days / days.sum())
     rows: dict[str, int] = {}
-    next_claim, next_appeal = 1, 1
     for i, ((month, lo, hi), n) in enumerate(zip(spans, counts, strict=True)):
-        if not n:
-            write_month(out, month, {})
-            continue
-        claims_rng, outcome_rng, eligibility_rng = _streams(cfg, i + 1)
-        claims, lines, drivers = draw_claims(world, claims_rng, int(n), (lo, hi), next_claim)
-        outcome = draw_outcomes(world, claims, lines, drivers, outcome_rng, scales)
-        appeals = outcome["appeals"]
-        appeals["appeal_id"] = [f"A{k:08d}" for k in range(next_appeal, next_appeal + len(appeals))]
-        next_claim, next_appeal = next_claim + int(n), next_appeal + len(appeals)
-        parts = {
-            "claims": claims,
-            "claim_lines": lines,
-            **{k: v for k, v in outcome.items() if k != "truth"},
-            "truth": outcome["truth"],
-        }
-        parts = {k: _typed(k, v) for k, v in parts.items()}
-        write_month(out, month, parts)
-        responses = draw_eligibility(world, claims, drivers, eligibility_rng, plans)
-        _park_responses(out, i, _typed("eligibility", responses))
-        for name, frame in {**parts, "eligibility": responses}.items():
-            rows[name] = rows.get(name, 0) + len(frame)
+        with MonthWriter(out, month, truth=bool(n)) as writer:
+            for c, (first, end, size) in enumerate(day_spans(cfg, i, lo, hi, int(n))):
+                if not size:
+                    continue
+                # the first span draws from the month's own streams: a month of one span is
+                # drawn as it was before months were drawn in spans
+                parts = draw(_streams(cfg, i + 1, *((c,) if c else ())), (first, end), size)
+                writer.append({k: v for k, v in parts.items() if k != "eligibility"})
+                _park_responses(out, draw.parts, parts["eligibility"])
+                for name, frame in parts.items():
+                    rows[name] = rows.get(name, 0) + len(frame)
         progress(f"{month}: {n:,} claims")
     _file_responses(out)
     return rows
+
+
+class _Draw:
+    """Draws a span of days' claims, outcomes and eligibility checks, numbering claims, appeals
+    and parts of parked responses on from the last span's."""
+
+    def __init__(self, world: World, scales: dict, plans: tuple[np.ndarray, np.ndarray]) -> None:
+        self.world, self.scales, self.plans = world, scales, plans
+        self.next_claim, self.next_appeal, self.parts = 1, 1, 0
+
+    def __call__(
+        self, streams: list[np.random.Generator], days: tuple[int, int], n: int
+    ) -> dict[str, pd.DataFrame]:
+        claims_rng, outcome_rng, eligibility_rng = streams
+        world = self.world
+        claims, lines, drivers = draw_claims(world, claims_rng, n, days, self.next_claim)
+        outcome = draw_outcomes(world, claims, lines, drivers, outcome_rng, self.scales)
+        appeals = outcome["appeals"]
+        first = self.next_appeal
+        appeals["appeal_id"] = [f"A{k:08d}" for k in range(first, first + len(appeals))]
+        responses = draw_eligibility(world, claims, drivers, eligibility_rng, self.plans)
+        self.next_claim, self.next_appeal = self.next_claim + n, first + len(appeals)
+        self.parts += 1
+        parts = {"claims": claims, "claim_lines": lines, **outcome, "eligibility": responses}
+        return {k: _typed(k, v) for k, v in parts.items()}
 
 
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
