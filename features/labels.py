@@ -111,16 +111,27 @@ def _decided(appeals: pd.DataFrame) -> pd.Series:
 def _appeal_outcomes(claim_id: pd.Series, appeals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per claim: 1 when any appeal was won, 0 when every one was decided against, NaN while one is
     pending or none was filed; and the dollars decided appeals recovered."""
-    by_claim = appeals.groupby("claim_id").agg(
-        won=("outcome", lambda o: bool((o == "overturned").any())),
-        pending=("outcome", lambda o: bool((o == "pending").any())),
-        recovered=("recovered_amount", "sum"),
+    outcome = appeals["outcome"]
+    by_claim = (
+        pd.DataFrame(
+            {
+                "won": (outcome == "overturned").to_numpy(dtype=bool),
+                "pending": (outcome == "pending").to_numpy(dtype=bool),
+                "recovered": appeals["recovered_amount"].to_numpy(dtype=float),
+                "claim_id": appeals["claim_id"].to_numpy(),
+            }
+        )
+        .groupby("claim_id")
+        .agg(won=("won", "any"), pending=("pending", "any"), recovered=("recovered", "sum"))
     )
-    stats = by_claim.reindex(claim_id).reset_index(drop=True)
-    won, pending = stats["won"].astype(object), stats["pending"].astype(object)
-    decided = won.notna() & (won.fillna(False).astype(bool) | ~pending.fillna(True).astype(bool))
-    won = np.where(decided, won.astype(float), np.nan)
-    return won, np.where(decided, stats["recovered"].astype(float), np.nan)
+    stats = by_claim.reindex(claim_id)
+    filed = stats["won"].notna().to_numpy()
+    won = stats["won"].fillna(False).to_numpy(dtype=bool)
+    decided = filed & (won | ~stats["pending"].fillna(True).to_numpy(dtype=bool))
+    return (
+        np.where(decided, won.astype(float), np.nan),
+        np.where(decided, stats["recovered"].to_numpy(dtype=float), np.nan),
+    )
 
 
 def _remit_outcomes(
