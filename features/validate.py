@@ -166,6 +166,21 @@ def isin(values: pd.Series, known: pd.Series) -> pd.Series:
     return pd.Series(hit.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
 
 
+def highest_pointer(pointers: pd.Series) -> pd.Series:
+    """Each line's highest diagnosis pointer ("1:3" → 3; 0 when none or unreadable, which the
+    pattern check reports).
+
+    Split by Arrow and reduced per line with numpy: pandas' ``str.split(expand=True)`` builds a
+    Python list per row, most of the relation checks' time at a million lines.
+    """
+    parts = pc.split_pattern(pa.array(pointers, type=pa.string(), from_pandas=True), ":")
+    flat = pc.list_flatten(parts).to_numpy(zero_copy_only=False)
+    numbers = pd.to_numeric(pd.Series(flat, dtype=object), errors="coerce").to_numpy(float)
+    highest = np.zeros(len(pointers))
+    np.fmax.at(highest, pc.list_parent_indices(parts).to_numpy(), numbers)
+    return pd.Series(highest, index=pointers.index)
+
+
 #: Stored column types the contract accepts for each kind without a word; a ``SAFE_WIDENING``
 #: is read with a warning, and anything else is an error (a typed file that disagrees with the
 #: contract was written by something that misunderstood it).
@@ -645,9 +660,7 @@ def check_relations(
         ]
         flag("claims", off, column, rule, message, values=both)
         n_dx = first_claims["diagnosis_codes"].str.count(r"\|") + 1
-        parts = lines["diagnosis_pointers"].str.split(":", expand=True)
-        pointer_max = parts.apply(pd.to_numeric, errors="coerce").max(axis=1)
-        pointer_max = pointer_max.astype("float64").fillna(0)
+        pointer_max = highest_pointer(lines["diagnosis_pointers"])
         over = pointer_max > lines["claim_id"].map(n_dx).astype("float64").fillna(99)
         column, rule, message = CLAIM_RULES["pointer_range"]
         flag("claim_lines", over, column, rule, message, values=lines["diagnosis_pointers"])
