@@ -36,6 +36,8 @@ def strings(values: Any) -> np.ndarray:
     """Object array of str, with None for anything missing or blank."""
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
         # a typed text column holds only str and NA: blanks are found without a Python loop
+        if _repetitive(values):
+            return _shared_strings(values)
         arr = values.to_numpy(dtype=object, na_value=None)
         arr[(values.str.len() == 0).to_numpy(dtype=bool, na_value=False)] = None
         return arr
@@ -44,6 +46,23 @@ def strings(values: Any) -> np.ndarray:
     else:
         arr = np.array(values, dtype=object).reshape(-1)
     return np.array([v if isinstance(v, str) and v else None for v in arr], dtype=object)
+
+
+def _repetitive(values: pd.Series, sample: int = 4096) -> bool:
+    """Whether a long text column repeats a few values (a payer, a code) rather than naming each
+    row (a claim id), judged from its first rows."""
+    return len(values) > sample and values.iloc[:sample].nunique() < sample // 8
+
+
+def _shared_strings(values: pd.Series) -> np.ndarray:
+    """``strings`` of a repetitive column, each distinct value one shared str object.
+
+    A million rows of a payer id as separate str objects take ~60 MB; as pointers to 13 shared
+    ones, 8 MB. Factorizing costs less than making the objects.
+    """
+    codes, uniques = pd.factorize(values)
+    pool = np.array([u or None for u in uniques.tolist()] + [None], dtype=object)
+    return pool[codes]  # code -1 (missing) picks the trailing None
 
 
 def _days(values: Any) -> np.ndarray:
@@ -172,16 +191,17 @@ def line_entities(lines: Columns, cache: CodeCache) -> Columns:
     """Per-line keys shared by claim features and history: code, family, modifier set."""
     code = lines["procedure_code"].copy()
     revenue = lines["revenue_code"]
-    no_code = np.array([c is None for c in code.tolist()])
+    no_code = is_missing(code)
     code[no_code] = [f"REV{r}" if r is not None else None for r in revenue[no_code].tolist()]
     mods = (
         np.stack([lines[c] for c in MODIFIER_COLUMNS], axis=1)
         if len(code)
         else np.empty((0, 4), dtype=object)
     )
-    modset = np.array(
-        ["+".join(sorted(m for m in row if m)) for row in mods.tolist()], dtype=object
-    )
+    # most lines carry no modifier: join only the rows that have one
+    some = ~is_missing(mods).all(axis=1)
+    modset = np.full(len(code), "", dtype=object)
+    modset[some] = ["+".join(sorted(m for m in row if m)) for row in mods[some].tolist()]
     return {
         "line_code": code,
         "line_family": cache.lookup("family", code, procedure_family),
@@ -256,8 +276,12 @@ def claim_numbers(
     def any_line(flag: np.ndarray) -> np.ndarray:
         return _per_claim_any(flag, line_claim, n).astype(float)
 
+    # modifiers as codes of their few distinct values: each test below is then a lookup
+    mod_codes, mod_values = pd.factorize(mods.ravel())
+    mod_codes = mod_codes.reshape(mods.shape)
+
     def has_mod(*values: str) -> np.ndarray:
-        return _member(mods, values).any(axis=1) if len(mods) else np.zeros(0, dtype=bool)
+        return _member(mod_values, values)[mod_codes].any(axis=1)
 
     def claim_has(codes: tuple[str, ...]) -> np.ndarray:
         return _per_claim_any(_member(code, codes), line_claim, n)[line_claim]

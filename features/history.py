@@ -269,9 +269,12 @@ def history_features(
     prior_weight: float,
     prior_rate: float,
 ) -> dict[str, np.ndarray]:
-    """Every history feature (``OUTPUTS``) for claims submitted on ``day``."""
+    """Every history feature (``OUTPUTS``) for claims submitted on ``day``.
+
+    Key by key, so that only one key's counts (a row per line for line keys) are held at a time;
+    a window's counts are the all-time counts less those before the window opened.
+    """
     n = len(day)
-    col = {c: i for i, c in enumerate(COUNT_COLUMNS)}
     # The prior is itself point in time: the global rate known before the claim, shrunk to a
     # fixed base rate while little is known.
     glob = logs[GLOBAL.name].as_of(np.zeros(n, np.int64), day)
@@ -279,40 +282,48 @@ def history_features(
         [1.0, prior_rate, *([prior_rate / len(DENIAL_CATEGORIES)] * len(DENIAL_CATEGORIES))]
     )
     prior = (glob + prior_weight * base) / (glob[:, :1] + prior_weight)
-
     line_view = {**{k: v[line_claim] for k, v in claim_entities.items()}, **line_entities}
-    looked_up: dict[tuple[str, bool], np.ndarray] = {}
-    key_code: dict[str, np.ndarray] = {}
     out: dict[str, np.ndarray] = {}
-    for o in OUTPUTS:
-        key = next(k for k in KEYS if k.name == o.key)
-        if (o.key, o.window) not in looked_up:
-            rows = len(line_claim) if key.per_line else n
-            ents = line_view if key.per_line else claim_entities
-            at = day[line_claim] if key.per_line else day
-            if o.key not in key_code:
-                key_code[o.key] = key_codes(key, ents, vocab, rows)
-            codes = key_code[o.key]
-            counts = logs[key.name].as_of(codes, at)
-            if o.window:
-                counts = counts - logs[key.name].as_of(codes, at - window)
-            looked_up[(o.key, o.window)] = counts
-        counts = looked_up[(o.key, o.window)]
-        if o.stat == "n":
-            value = counts[:, col["n"]]
-        else:
-            j = col[o.category or "denied"]
-            p = prior[line_claim, j] if key.per_line else prior[:, j]
-            value = (counts[:, j] + smoothing * p) / (counts[:, col["n"]] + smoothing)
-        if key.per_line:
-            if o.agg == "primary":
-                value = np.where(
-                    primary >= 0, value[np.maximum(primary, 0)] if len(value) else np.nan, np.nan
-                )
-            else:
-                agg = np.full(n, np.nan)
-                if len(value):
-                    np.fmax.at(agg, line_claim, value)
-                value = agg
-        out[o.feature] = value
-    return out
+    for key in KEYS:
+        outputs = [o for o in OUTPUTS if o.key == key.name]
+        ents, at = (line_view, day[line_claim]) if key.per_line else (claim_entities, day)
+        codes = key_codes(key, ents, vocab, len(at))
+        counts = logs[key.name].as_of(codes, at)
+        for o in outputs:
+            if not o.window:
+                out[o.feature] = _output(o, key, counts, prior, smoothing, line_claim, primary)
+        if any(o.window for o in outputs):
+            counts -= logs[key.name].as_of(codes, at - window)
+            for o in outputs:
+                if o.window:
+                    out[o.feature] = _output(o, key, counts, prior, smoothing, line_claim, primary)
+    return {o.feature: out[o.feature] for o in OUTPUTS}
+
+
+def _output(
+    o: Output,
+    key: HistoryKey,
+    counts: np.ndarray,
+    prior: np.ndarray,
+    smoothing: float,
+    line_claim: np.ndarray,
+    primary: np.ndarray,
+) -> np.ndarray:
+    """One feature from its key's counts: a count, or a rate shrunk towards the prior; a line
+    key's value is taken from the claim's primary line or is the maximum over its lines."""
+    n_col = COUNT_COLUMNS.index("n")
+    if o.stat == "n":
+        value = counts[:, n_col].copy()  # a copy: the window's counts are made in place
+    else:
+        j = COUNT_COLUMNS.index(o.category or "denied")
+        p = prior[line_claim, j] if key.per_line else prior[:, j]
+        value = (counts[:, j] + smoothing * p) / (counts[:, n_col] + smoothing)
+    if not key.per_line:
+        return value
+    if o.agg == "primary":
+        picked = value[np.maximum(primary, 0)] if len(value) else np.nan
+        return np.where(primary >= 0, picked, np.nan)
+    agg = np.full(len(primary), np.nan)
+    if len(value):
+        np.fmax.at(agg, line_claim, value)
+    return agg

@@ -196,6 +196,10 @@ def load_dataset(
     """
     raw, files, unreadable = read_folder(folder)
     typed, bad, report = validate_frames(raw, files, unreadable)
+    del raw
+    # Arrow's allocator keeps the pages reading and validating used (about as much again as the
+    # tables at a million claims); hand them back so the numpy work that follows can have them.
+    pa.default_memory_pool().release_unused()
     table_level = [p for p in report.errors if p.rule in TABLE_LEVEL_RULES]
     if report.ok:
         return typed, report

@@ -527,11 +527,7 @@ class FeaturePipeline:
         out: dict[str, np.ndarray] = {}
         values = self._categorical_values(parsed)
         for name in self.categorical_features:
-            mapping = self.levels_[name]
-            codes = np.array(
-                [mapping.get(v, -1) if v is not None else -1 for v in values[name].tolist()],
-                dtype=float,
-            )
+            codes = encode(values[name], self.levels_[name]).astype(float)
             codes[codes < 0] = np.nan
             out[name] = codes
         out.update(

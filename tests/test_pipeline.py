@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from features.claim_features import FeatureInputError
+from features.codes import initial_outcomes
 from features.history import EventLog
 from features.pipeline import FeaturePipeline, build_training_matrix
 from features.registry import CATEGORICAL, FEATURE_NAMES, HISTORY_FEATURES
@@ -140,6 +141,38 @@ def test_matrix_path_equals_frame_path_and_dict_input(small_world, matrix_and_pi
     np.testing.assert_allclose(
         pipeline.transform_matrix(as_json, lines_json), matrix, equal_nan=True
     )
+
+
+def test_history_counts_and_windowed_rates_equal_a_count_by_hand(small_world, matrix_and_pipeline):
+    """Per claim, by brute force: the payer's and provider's first-pass outcomes remitted strictly
+    before the claim's submission, all time and in the window before it."""
+    tables, _ = small_world
+    matrix, pipeline = matrix_and_pipeline
+    claims = tables["claims"]
+    outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
+    known = claims.merge(outcome, on="claim_id")
+    known["provider"] = known["rendering_npi"].fillna(known["billing_npi"])
+    window = pd.Timedelta(days=pipeline.window_days)
+    for i in np.random.default_rng(3).choice(len(claims), 60, replace=False):
+        claim, row = claims.iloc[i], matrix.iloc[i]
+        day = claim["submission_date"]
+        before = known[known["remit_date"] < day]
+        provider = (
+            claim["rendering_npi"] if pd.notna(claim["rendering_npi"]) else claim["billing_npi"]
+        )
+        assert row["hist_payer_n"] == (before["payer_id"] == claim["payer_id"]).sum()
+        assert row["hist_provider_n"] == (before["provider"] == provider).sum()
+        recent = before[
+            (before["remit_date"] >= day - window) & (before["payer_id"] == claim["payer_id"])
+        ]
+        glob = before["denied"].to_numpy(float)
+        prior = (glob.sum() + pipeline.prior_weight * pipeline.prior_rate) / (
+            len(glob) + pipeline.prior_weight
+        )
+        rate = (recent["denied"].sum() + pipeline.smoothing * prior) / (
+            len(recent) + pipeline.smoothing
+        )
+        assert row["hist_payer_rate_90d"] == pytest.approx(rate)
 
 
 def test_unseen_payer_procedure_and_diagnosis_give_a_valid_row(small_world, matrix_and_pipeline):
