@@ -195,6 +195,8 @@ def encode(values: np.ndarray, book: dict[str, int]) -> np.ndarray:
     """
     if len(values) <= 2_000:
         return np.array([book.get(v, -1) for v in values.tolist()], dtype=np.int64)
+    if not book:
+        return np.full(len(values), -1, dtype=np.int64)
     try:
         keys = pa.array(list(book), type=pa.string())
         found = pc.index_in(pa.array(values, type=pa.string(), from_pandas=True), value_set=keys)

@@ -155,15 +155,25 @@ class _Checker:
             self.bad |= mask
 
 
+def _text(values: pd.Series) -> pa.Array:
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
 def isin(values: pd.Series, known: pd.Series) -> pd.Series:
     """``values.isin(known)`` for large string columns, computed by Arrow.
 
     pandas 3's Arrow-backed ``isin`` walks ``known`` in Python; at a million rows that is most of
     validation's time. Missing values are never members.
     """
-    value_set = pa.array(known.dropna().unique(), type=pa.string())
-    hit = pc.is_in(pa.array(values, type=pa.string(), from_pandas=True), value_set=value_set)
-    return pd.Series(hit.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
+    hit = pc.is_in(_text(values), value_set=_text(known), skip_nulls=True)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index)
+
+
+def first_position(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """The row of ``keys`` where each value first occurs (-1: absent or missing), by Arrow's hash
+    lookup: what ``map`` onto the first row of each id gives, without building a pandas index."""
+    at = pc.index_in(_text(values), value_set=_text(keys), skip_nulls=True)
+    return at.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
 def highest_pointer(pointers: pd.Series) -> pd.Series:
@@ -173,11 +183,12 @@ def highest_pointer(pointers: pd.Series) -> pd.Series:
     Split by Arrow and reduced per line with numpy: pandas' ``str.split(expand=True)`` builds a
     Python list per row, most of the relation checks' time at a million lines.
     """
-    parts = pc.split_pattern(pa.array(pointers, type=pa.string(), from_pandas=True), ":")
-    flat = pc.list_flatten(parts).to_numpy(zero_copy_only=False)
-    numbers = pd.to_numeric(pd.Series(flat, dtype=object), errors="coerce").to_numpy(float)
+    parts = pc.split_pattern(_text(pointers), ":")
+    flat = pc.list_flatten(parts)
+    digits = pc.utf8_is_digit(flat).to_numpy(zero_copy_only=False)
+    numbers = pc.cast(pc.if_else(digits, flat, "0"), pa.float64()).to_numpy()
     highest = np.zeros(len(pointers))
-    np.fmax.at(highest, pc.list_parent_indices(parts).to_numpy(), numbers)
+    np.fmax.at(highest, pc.list_parent_indices(parts).to_numpy(), np.where(digits, numbers, np.nan))
     return pd.Series(highest, index=pointers.index)
 
 
@@ -635,45 +646,19 @@ def check_relations(
             )
     claims, lines = frames.get("claims"), frames.get("claim_lines")
     # Repeated ids are reported by the key check; relations use the first row of each id.
-    first_claims = (
-        None if claims is None else claims.drop_duplicates("claim_id").set_index("claim_id")
-    )
     if claims is not None and lines is not None:
-        has_lines = isin(claims["claim_id"], lines["claim_id"])
-        flag(
-            "claims",
-            ~has_lines,
-            "claim_id",
-            "no_lines",
-            "claim has no service lines in claim_lines; every claim needs at least one.",
-        )
-        line_total = lines.groupby("claim_id")["line_charge"].sum()
-        # astype: mapping an empty id column keeps its text dtype (an 835-only ingest)
-        totals = claims["claim_id"].map(line_total).astype("float64")
-        diff = (totals - claims["total_charge"]).abs()
-        column, rule, message = CLAIM_RULES["charge_balance"]
-        off = (diff > 0.005).fillna(False)
-        both = pd.Series("", index=claims.index, dtype=object)  # both amounts, where they differ
-        both[off] = [
-            f"{t:,.2f}, lines sum to {s:,.2f}"
-            for t, s in zip(claims["total_charge"][off], totals[off], strict=True)
-        ]
-        flag("claims", off, column, rule, message, values=both)
-        n_dx = first_claims["diagnosis_codes"].str.count(r"\|") + 1
-        pointer_max = highest_pointer(lines["diagnosis_pointers"])
-        over = pointer_max > lines["claim_id"].map(n_dx).astype("float64").fillna(99)
-        column, rule, message = CLAIM_RULES["pointer_range"]
-        flag("claim_lines", over, column, rule, message, values=lines["diagnosis_pointers"])
+        _check_lines(claims, lines, flag)
     remits = frames.get("remits")
     if claims is not None and remits is not None:
-        # reindex, not map: mapping onto an empty date column fails (an 835-only ingest)
-        submitted = pd.Series(
-            first_claims["submission_date"].reindex(remits["claim_id"]).to_numpy(),
-            index=remits.index,
-        )
+        at = first_position(remits["claim_id"], claims["claim_id"])
+        submission = claims["submission_date"].to_numpy(dtype="datetime64[s]")
+        submitted = np.where(at >= 0, submission[np.maximum(at, 0)], np.datetime64("NaT"))
         flag(
             "remits",
-            (remits["remit_date"] < submitted).fillna(False),
+            pd.Series(
+                remits["remit_date"].to_numpy(dtype="datetime64[s]") < submitted,
+                index=remits.index,
+            ),
             "remit_date",
             "date_order",
             "the remittance is dated before the claim was submitted; check the claim_id "
@@ -699,6 +684,37 @@ def check_relations(
             "no_remit",
             "appeal of a claim with no remittance; load the 835 for this claim first.",
         )
+
+
+def _check_lines(claims: pd.DataFrame, lines: pd.DataFrame, flag: Callable[..., None]) -> None:
+    """Every claim has lines, its total balances them, and their pointers name its diagnoses."""
+    has_lines = isin(claims["claim_id"], lines["claim_id"])
+    flag(
+        "claims",
+        ~has_lines,
+        "claim_id",
+        "no_lines",
+        "claim has no service lines in claim_lines; every claim needs at least one.",
+    )
+    first = first_position(claims["claim_id"], claims["claim_id"])  # a repeated id's first row
+    claim_of = first_position(lines["claim_id"], claims["claim_id"])
+    known = claim_of >= 0
+    charge = np.nan_to_num(lines["line_charge"].to_numpy(dtype=float, na_value=np.nan))
+    line_total = np.bincount(claim_of[known], weights=charge[known], minlength=len(claims))
+    totals = np.where(has_lines.to_numpy(), line_total[first], np.nan)
+    total = claims["total_charge"].to_numpy(dtype=float, na_value=np.nan)
+    off = pd.Series(np.abs(totals - total) > 0.005, index=claims.index)
+    both = pd.Series("", index=claims.index, dtype=object)  # both amounts, where they differ
+    both[off] = [
+        f"{t:,.2f}, lines sum to {s:,.2f}" for t, s in zip(total[off], totals[off], strict=True)
+    ]
+    column, rule, message = CLAIM_RULES["charge_balance"]
+    flag("claims", off, column, rule, message, values=both)
+    n_dx = (claims["diagnosis_codes"].str.count(r"\|") + 1).to_numpy(dtype=float, na_value=np.nan)
+    allowed = np.where(known, n_dx[np.maximum(claim_of, 0)], np.nan)
+    over = highest_pointer(lines["diagnosis_pointers"]) > np.nan_to_num(allowed, nan=99)
+    column, rule, message = CLAIM_RULES["pointer_range"]
+    flag("claim_lines", over, column, rule, message, values=lines["diagnosis_pointers"])
 
 
 def quarantine(
