@@ -36,15 +36,26 @@ def daily_totals(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Events summed per (key, day), sorted by key then day; rows without a key or a day are
     dropped (a claim never remitted, an entity outside the code book)."""
-    ok = (keys >= 0) & ~np.isnan(days)
-    keys, days, counts = keys[ok], days[ok].astype(np.int64), counts[ok]
-    order = np.lexsort((days, keys))
-    keys, days, counts = keys[order], days[order], counts[order]
-    if not len(keys):
-        return keys, days, np.zeros((0, len(COUNT_COLUMNS)))
-    composite = keys * _SHIFT + days
+    ok = np.flatnonzero((keys >= 0) & ~np.isnan(days))
+    if not len(ok):
+        return keys[:0], days[:0].astype(np.int64), np.zeros((0, len(COUNT_COLUMNS)))
+    composite = keys[ok] * _SHIFT + days[ok].astype(np.int64)
+    order = np.argsort(composite, kind="stable")  # one int64 sort: twice as fast as a lexsort
+    composite = composite[order]
     starts = np.flatnonzero(np.r_[True, composite[1:] != composite[:-1]])
-    return keys[starts], days[starts], np.add.reduceat(counts, starts, axis=0)
+    first = composite[starts]
+    return first // _SHIFT, first % _SHIFT, np.add.reduceat(counts[ok[order]], starts, axis=0)
+
+
+def _search(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """``searchsorted(side="left")``, queries sorted first when there are many: a binary search
+    that walks forward hits the cache, and sorting costs less than the misses it saves."""
+    if len(queries) < 100_000:
+        return np.searchsorted(sorted_values, queries, side="left")
+    order = np.argsort(queries)
+    out = np.empty(len(queries), dtype=np.int64)
+    out[order] = np.searchsorted(sorted_values, queries[order], side="left")
+    return out
 
 
 @dataclass
@@ -79,7 +90,7 @@ class EventLog:
         if not len(self.keys) or not valid.any():
             return out
         k, d = keys[valid], days[valid].astype(np.int64)
-        pos = np.searchsorted(self.composite, k * _SHIFT + d, side="left") - 1
+        pos = _search(self.composite, k * _SHIFT + d) - 1
         hit = (pos >= 0) & (self.keys[np.maximum(pos, 0)] == k)
         rows = np.flatnonzero(valid)[hit]
         out[rows] = self.cum[pos[hit]]
@@ -207,16 +218,46 @@ def encode(values: np.ndarray, book: dict[str, int]) -> np.ndarray:
     return np.where(at >= 0, codes[np.maximum(at, 0)], -1)
 
 
-def key_codes(
-    key: HistoryKey, entities: dict[str, np.ndarray], vocab: dict[str, dict[str, int]], size: int
-) -> np.ndarray:
-    """Integer code of each row's key; -1 when any part is missing or was never seen."""
-    codes = np.zeros(size, dtype=np.int64)
-    for part in key.parts:
-        book = vocab[part]
-        part_code = encode(entities[part], book)
-        codes = np.where((codes < 0) | (part_code < 0), -1, codes * (len(book) + 1) + part_code)
-    return codes
+class KeyCodes:
+    """Each history key's integer code for every claim (every line for a line key) in one set of
+    code books; -1 where a part is missing or was never seen.
+
+    Codes are made when first asked for and kept: fitting turns them into events and the
+    training matrix then looks the same claims up, so each entity column is encoded once, at
+    claim level, and only integer codes are spread to the lines.
+    """
+
+    def __init__(
+        self,
+        vocab: dict[str, dict[str, int]],
+        claim_entities: dict[str, np.ndarray],
+        line_entities: dict[str, np.ndarray],
+        line_claim: np.ndarray,
+    ) -> None:
+        self.vocab = vocab
+        self._claim, self._line, self._line_claim = claim_entities, line_entities, line_claim
+        self._parts: dict[str, np.ndarray] = {}
+        self._keys: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, key: HistoryKey) -> np.ndarray:
+        if key.name not in self._keys:
+            size = len(self._line_claim) if key.per_line else len(self._claim["payer_id"])
+            codes = np.zeros(size, dtype=np.int64)
+            for part in key.parts:
+                part_code = self._part(part, key.per_line)
+                radix = len(self.vocab[part]) + 1
+                codes = np.where((codes < 0) | (part_code < 0), -1, codes * radix + part_code)
+            self._keys[key.name] = codes
+        return self._keys[key.name]
+
+    def _part(self, part: str, per_line: bool) -> np.ndarray:
+        if part in self._line:
+            if part not in self._parts:
+                self._parts[part] = encode(self._line[part], self.vocab[part])
+            return self._parts[part]
+        if part not in self._parts:
+            self._parts[part] = encode(self._claim[part], self.vocab[part])
+        return self._parts[part][self._line_claim] if per_line else self._parts[part]
 
 
 def outcome_counts(denied: np.ndarray, category: np.ndarray) -> np.ndarray:
@@ -230,26 +271,22 @@ def outcome_counts(denied: np.ndarray, category: np.ndarray) -> np.ndarray:
 
 
 def key_events(
-    claim_entities: dict[str, np.ndarray],
-    line_entities: dict[str, np.ndarray],
+    codes: KeyCodes,
     line_claim: np.ndarray,
     remit_day: np.ndarray,
     denied: np.ndarray,
     category: np.ndarray,
-    vocab: dict[str, dict[str, int]],
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per history key: each first-pass outcome's (key code, remit day, counts), one row per
     claim (per line for line keys); a NaN day is a claim without a remit."""
     n = len(remit_day)
     counts = outcome_counts(denied, category)
     events = {GLOBAL.name: (np.zeros(n, np.int64), remit_day, counts)}
-    line_view = {**{k: v[line_claim] for k, v in claim_entities.items()}, **line_entities}
     for key in KEYS:
         if key.per_line:
-            codes = key_codes(key, line_view, vocab, len(line_claim))
-            events[key.name] = (codes, remit_day[line_claim], counts[line_claim])
+            events[key.name] = (codes[key], remit_day[line_claim], counts[line_claim])
         else:
-            events[key.name] = (key_codes(key, claim_entities, vocab, n), remit_day, counts)
+            events[key.name] = (codes[key], remit_day, counts)
     return events
 
 
@@ -260,9 +297,7 @@ def build_logs(events: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> 
 
 def history_features(
     logs: dict[str, EventLog],
-    vocab: dict[str, dict[str, int]],
-    claim_entities: dict[str, np.ndarray],
-    line_entities: dict[str, np.ndarray],
+    codes: KeyCodes,
     line_claim: np.ndarray,
     primary: np.ndarray,
     day: np.ndarray,
@@ -284,18 +319,16 @@ def history_features(
         [1.0, prior_rate, *([prior_rate / len(DENIAL_CATEGORIES)] * len(DENIAL_CATEGORIES))]
     )
     prior = (glob + prior_weight * base) / (glob[:, :1] + prior_weight)
-    line_view = {**{k: v[line_claim] for k, v in claim_entities.items()}, **line_entities}
     out: dict[str, np.ndarray] = {}
     for key in KEYS:
         outputs = [o for o in OUTPUTS if o.key == key.name]
-        ents, at = (line_view, day[line_claim]) if key.per_line else (claim_entities, day)
-        codes = key_codes(key, ents, vocab, len(at))
-        counts = logs[key.name].as_of(codes, at)
+        at = day[line_claim] if key.per_line else day
+        counts = logs[key.name].as_of(codes[key], at)
         for o in outputs:
             if not o.window:
                 out[o.feature] = _output(o, key, counts, prior, smoothing, line_claim, primary)
         if any(o.window for o in outputs):
-            counts -= logs[key.name].as_of(codes, at - window)
+            counts -= logs[key.name].as_of(codes[key], at - window)
             for o in outputs:
                 if o.window:
                     out[o.feature] = _output(o, key, counts, prior, smoothing, line_claim, primary)

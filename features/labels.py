@@ -66,7 +66,11 @@ class LabelFacts:
         return cls(source, max(ends) if ends else pd.NaT)
 
 
-def build_labels(tables: dict[str, pd.DataFrame], facts: LabelFacts | None = None) -> pd.DataFrame:
+def build_labels(
+    tables: dict[str, pd.DataFrame],
+    facts: LabelFacts | None = None,
+    outcome: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Per claim: first-pass outcome, its category and CARC, and how any appeal ended.
 
     ``label_overturned`` is 1 when the denial was recovered, 0 when it was not, NaN while that is
@@ -75,9 +79,11 @@ def build_labels(tables: dict[str, pd.DataFrame], facts: LabelFacts | None = Non
     ``label_paid_amount`` is what the payer paid on first pass
     when it paid: the recoverable amount a denial of a similar claim puts at stake. Also returns
     the facts the worklist needs: the first remit's date, the denied amount and the appeal deadline.
+    ``outcome``: the tables' ``initial_outcomes`` when the caller has them already.
     """
     claims = tables["claims"][["claim_id", "payer_id", "total_charge"]]
-    outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
+    if outcome is None:
+        outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
     frame = claims.merge(outcome, on="claim_id", how="left")
     denied = frame["denied"]
     frame["label_denied"] = denied.astype("float64")

@@ -40,6 +40,7 @@ from features.eligibility import eligibility_features
 from features.extras import as_numbers, extra_names, kind_of
 from features.history import (
     EventLog,
+    KeyCodes,
     build_logs,
     encode,
     history_features,
@@ -71,6 +72,7 @@ class _Parsed:
     claim_ents: dict[str, np.ndarray]
     extras: dict[str, np.ndarray]  # the custom x_ columns the claims carried, as given
     eligibility: dict[str, np.ndarray]  # features.eligibility: the latest response's reading
+    key_codes: KeyCodes | None = None  # set by FeaturePipeline._codes
 
     def take(self, rows: np.ndarray) -> _Parsed:
         """The claims at positions ``rows`` (sorted) with their lines, everything re-indexed."""
@@ -178,11 +180,13 @@ class FitStats:
 
 
 def first_pass(
-    tables: dict[str, pd.DataFrame], claim_ids: np.ndarray
+    tables: dict[str, pd.DataFrame], claim_ids: np.ndarray, outcome: pd.DataFrame | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each claim's first-pass outcome (the contract's denial rule): remit day (NaN: none yet),
-    denied, and the denial's category."""
-    outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
+    denied, and the denial's category. ``outcome``: the tables' ``initial_outcomes`` when the
+    caller has them already."""
+    if outcome is None:
+        outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
     outcome = outcome.set_index("claim_id").reindex(claim_ids)
     remit_day = outcome["remit_date"].to_numpy(dtype="datetime64[D]").astype("int64").astype(float)
     remit_day[outcome["remit_date"].isna().to_numpy()] = np.nan
@@ -251,13 +255,13 @@ class FeaturePipeline:
         return self
 
     def _fit(
-        self, tables: dict[str, pd.DataFrame], cutoff: Any
+        self, tables: dict[str, pd.DataFrame], cutoff: Any, outcome: pd.DataFrame | None = None
     ) -> tuple[_Parsed, dict[str, EventLog]]:
         """Fit; return the parsed claims and the full (uncompacted) logs, which the training
         matrix reads."""
         parsed = self._prepare(tables)
         self.learn(tables["payers"], [self._stats(parsed)])
-        return parsed, self._fit_history(tables, parsed, cutoff)
+        return parsed, self._fit_history(tables, parsed, cutoff, outcome)
 
     def fit_stats(self, tables: dict[str, pd.DataFrame]) -> FitStats:
         """What fitting learns from these claims, in a form that partitions add up
@@ -302,9 +306,13 @@ class FeaturePipeline:
         return self
 
     def _fit_history(
-        self, tables: dict[str, pd.DataFrame], parsed: _Parsed, cutoff: Any
+        self,
+        tables: dict[str, pd.DataFrame],
+        parsed: _Parsed,
+        cutoff: Any,
+        outcome: pd.DataFrame | None = None,
     ) -> dict[str, EventLog]:
-        remit_day, denied, category = first_pass(tables, parsed.claims["claim_id"])
+        remit_day, denied, category = first_pass(tables, parsed.claims["claim_id"], outcome)
         cutoff_day = cutoff_day_of(remit_day, cutoff)
         remit_day[remit_day >= cutoff_day] = np.nan  # not known yet at the cutoff
         self.vocab_ = vocabularies(known_entities(parsed, remit_day))
@@ -319,15 +327,16 @@ class FeaturePipeline:
         self, parsed: _Parsed, remit_day: np.ndarray, denied: np.ndarray, category: np.ndarray
     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The claims' outcomes as events of every history key, coded with ``vocab_``."""
-        return key_events(
-            parsed.claim_ents,
-            parsed.line_ents,
-            parsed.line_claim,
-            remit_day,
-            denied,
-            category,
-            self.vocab_,
-        )
+        return key_events(self._codes_of(parsed), parsed.line_claim, remit_day, denied, category)
+
+    def _codes_of(self, parsed: _Parsed) -> KeyCodes:
+        """``parsed``'s history key codes in ``vocab_``, kept on it: the training matrix looks
+        up the very claims whose events fitting just built."""
+        if parsed.key_codes is None or parsed.key_codes.vocab is not self.vocab_:
+            parsed.key_codes = KeyCodes(
+                self.vocab_, parsed.claim_ents, parsed.line_ents, parsed.line_claim
+            )
+        return parsed.key_codes
 
     def _learn_levels(
         self, counts: dict[str, pd.Series]
@@ -543,9 +552,7 @@ class FeaturePipeline:
         out.update(
             history_features(
                 logs,
-                self.vocab_,
-                parsed.claim_ents,
-                parsed.line_ents,
+                self._codes_of(parsed),
                 parsed.line_claim,
                 parsed.primary,
                 parsed.claims["submission_date"],
@@ -585,16 +592,21 @@ def build_training_matrix(
     (``label_*``) and the worklist facts (remit date, appeal deadline, denied amount).
     """
     pipeline = pipeline or FeaturePipeline()
-    parsed, full_logs = pipeline._fit(tables, cutoff)
+    outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])  # history & labels
+    parsed, full_logs = pipeline._fit(tables, cutoff, outcome)
     features = pipeline._frame(pipeline._compute(parsed, full_logs))
-    return training_rows(tables, features), pipeline
+    del parsed, full_logs
+    return training_rows(tables, features, outcome=outcome), pipeline
 
 
 def training_rows(
-    tables: dict[str, pd.DataFrame], features: pd.DataFrame, facts: LabelFacts | None = None
+    tables: dict[str, pd.DataFrame],
+    features: pd.DataFrame,
+    facts: LabelFacts | None = None,
+    outcome: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The training matrix's columns: claim id, submission date, features, labels and the
     worklist's facts."""
-    labels = build_labels(tables, facts)
+    labels = build_labels(tables, facts, outcome)
     head = tables["claims"][["claim_id", "submission_date"]].reset_index(drop=True)
     return pd.concat([head, features, labels.drop(columns="claim_id")], axis=1)
