@@ -282,9 +282,10 @@ def key_events(
     n = len(remit_day)
     counts = outcome_counts(denied, category)
     events = {GLOBAL.name: (np.zeros(n, np.int64), remit_day, counts)}
+    line_day, line_counts = remit_day[line_claim], counts[line_claim]  # shared by line keys
     for key in KEYS:
         if key.per_line:
-            events[key.name] = (codes[key], remit_day[line_claim], counts[line_claim])
+            events[key.name] = (codes[key], line_day, line_counts)
         else:
             events[key.name] = (codes[key], remit_day, counts)
     return events

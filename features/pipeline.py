@@ -576,8 +576,8 @@ class FeaturePipeline:
                 codes = np.where(np.isnan(values), -1, values).astype(np.int64)
                 columns[name] = pd.Categorical.from_codes(codes, categories=self.categories_[name])
             else:
-                columns[name] = values.astype(np.float64)
-        return pd.DataFrame(columns)
+                columns[name] = np.asarray(values, dtype=np.float64)
+        return pd.DataFrame(columns, copy=False)  # the columns as computed: no 2-D block copy
 
 
 def build_training_matrix(
