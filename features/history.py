@@ -85,15 +85,14 @@ class EventLog:
 
     def as_of(self, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Counts of outcomes for each key with remit day strictly before ``days``."""
-        out = np.zeros((len(keys), self.cum.shape[1]))
         valid = (keys >= 0) & ~np.isnan(days)
         if not len(self.keys) or not valid.any():
-            return out
-        k, d = keys[valid], days[valid].astype(np.int64)
-        pos = _search(self.composite, k * _SHIFT + d) - 1
-        hit = (pos >= 0) & (self.keys[np.maximum(pos, 0)] == k)
-        rows = np.flatnonzero(valid)[hit]
-        out[rows] = self.cum[pos[hit]]
+            return np.zeros((len(keys), self.cum.shape[1]))
+        query = np.where(valid, keys * _SHIFT + np.where(valid, days, 0).astype(np.int64), 0)
+        pos = _search(self.composite, query) - 1
+        hit = valid & (pos >= 0) & (self.keys[np.maximum(pos, 0)] == keys)
+        out = self.cum[np.maximum(pos, 0)]  # one gather, then the misses zeroed
+        out[~hit] = 0.0
         return out
 
     def compact(self, cutoff: int, window: int) -> EventLog:
