@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.validate import isin
+from features.lookup import isin
 
 
 def known_by(

@@ -162,6 +162,14 @@ class CodeCache:
     def lookup(
         self, name: str, values: np.ndarray, fn: Callable[[pd.Series], pd.Series]
     ) -> np.ndarray:
+        if len(values) > 2_000:  # a batch: look up each distinct value once
+            codes, uniques = pd.factorize(values, use_na_sentinel=False)
+            return self._each(name, np.asarray(uniques, dtype=object), fn)[codes]
+        return self._each(name, values, fn)
+
+    def _each(
+        self, name: str, values: np.ndarray, fn: Callable[[pd.Series], pd.Series]
+    ) -> np.ndarray:
         cache = self._maps.setdefault(name, {})
         missing = {v for v in values.tolist() if v not in cache}
         if missing:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import CARC, DENIAL_CATEGORIES, GROUP_CODES, RARC
+from features.lookup import first_position, stable_order
 
 CARC_CATEGORY: dict[str, str] = {
     # eligibility: patient or coverage not valid on the date of service
@@ -99,7 +100,7 @@ def denial_reason(adjustments: pd.DataFrame) -> pd.Series:
     denial-class code. Remits with no denial-class adjustment are absent from the result.
     """
     adj = adjustments.loc[is_denial_adjustment(adjustments), ["remit_id", "carc", "amount"]]
-    adj = adj.sort_values(["remit_id", "amount"], ascending=[True, False], kind="stable")
+    adj = adj.sort_values("amount", ascending=False, kind="stable")  # largest first per remit
     return adj.drop_duplicates("remit_id").set_index("remit_id")["carc"]
 
 
@@ -109,7 +110,11 @@ def label_remits(remits: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFram
     Returns one row per remit (same order) with ``remit_id``, ``denied``, ``denial_carc`` and
     ``denial_category`` (empty when not denied).
     """
-    carc = remits["remit_id"].map(denial_reason(adjustments))
+    reason = denial_reason(adjustments)
+    at = first_position(remits["remit_id"], reason.index.to_series())
+    codes = reason.to_numpy(dtype=object)
+    found = codes[np.maximum(at, 0)] if len(codes) else np.full(len(at), None, dtype=object)
+    carc = pd.Series(np.where(at >= 0, found, None), index=remits.index, dtype="str")
     status = remits["claim_status_code"]
     denied = (status == "4") | ((remits["paid_amount"] <= 0) & carc.notna() & (status != "22"))
     category = carc_category(carc)
@@ -171,7 +176,7 @@ def initial_outcomes(remits: pd.DataFrame, adjustments: pd.DataFrame) -> pd.Data
         axis=1,
     )
     frame = frame[frame["claim_status_code"] != "22"]
-    frame = frame.sort_values(["claim_id", "remit_date", "remit_id"], kind="stable")
+    frame = frame.iloc[stable_order(frame, ["claim_id", "remit_date", "remit_id"])]
     first = frame.drop_duplicates("claim_id").drop(columns="claim_status_code")
     return first.reset_index(drop=True)
 

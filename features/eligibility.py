@@ -54,29 +54,31 @@ def latest_before(claims: Columns, responses: Columns) -> np.ndarray:
     n = len(claims["claim_id"])
     if not len(responses["response_id"]):
         return np.full(n, -1, dtype=np.int64)
-    resp_keys = _keys(responses["patient_id"], responses["payer_id"])
-    claim_keys = _keys(claims["patient_id"], claims["payer_id"])
-    codes, uniques = pd.factorize(pd.Series(resp_keys, dtype=object), use_na_sentinel=True)
-    claim_codes = pd.Index(uniques).get_indexer(pd.Series(claim_keys, dtype=object))
+    resp_pair, claim_pair = _pairs(responses, claims)
     resp_day = np.nan_to_num(responses["checked_date"], nan=-1).astype(np.int64)
-    composite = codes.astype(np.int64) * _SHIFT + resp_day
-    composite[codes < 0] = -1
+    composite = np.where(resp_pair >= 0, resp_pair * _SHIFT + resp_day, -1)
     order = np.argsort(composite, kind="stable")
     sorted_keys = composite[order]
     day = np.nan_to_num(claims["submission_date"], nan=-1).astype(np.int64)
-    wanted = claim_codes.astype(np.int64) * _SHIFT + day
-    at = np.searchsorted(sorted_keys, wanted, side="right") - 1
-    found = (at >= 0) & (claim_codes >= 0) & (day >= 0)
-    found[found] &= sorted_keys[at[found]] // _SHIFT == claim_codes[found]
+    at = np.searchsorted(sorted_keys, claim_pair * _SHIFT + day, side="right") - 1
+    found = (at >= 0) & (claim_pair >= 0) & (day >= 0)
+    found[found] &= sorted_keys[at[found]] // _SHIFT == claim_pair[found]
     return np.where(found, order[np.maximum(at, 0)], -1)
 
 
-def _keys(patients: np.ndarray, payers: np.ndarray) -> np.ndarray:
-    """ "patient|payer" per row; None where either is unknown (such a row matches nothing)."""
-    out = np.empty(len(patients), dtype=object)
-    for i, (patient, payer) in enumerate(zip(patients.tolist(), payers.tolist(), strict=True)):
-        out[i] = None if patient is None or payer is None else f"{patient}|{payer}"
-    return out
+def _pairs(responses: Columns, claims: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Each response's and each claim's (patient, payer) as one integer, equal pairs equal on
+    both sides; -1 where either is unknown (such a row matches nothing)."""
+    split = len(responses["patient_id"])
+
+    def codes(column: str) -> np.ndarray:
+        return pd.factorize(np.concatenate([responses[column], claims[column]]))[0]
+
+    patient, payer = codes("patient_id"), codes("payer_id")
+    pair = np.where(
+        (patient < 0) | (payer < 0), -1, patient.astype(np.int64) * (payer.max() + 1) + payer
+    )
+    return pair[:split], pair[split:]
 
 
 def eligibility_features(claims: Columns, eligibility: pd.DataFrame | None) -> Columns:

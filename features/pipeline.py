@@ -108,17 +108,16 @@ class Encoded:
 
 def _seen_codes(parsed: _Parsed) -> dict[str, set[str]]:
     """Every code seen at fit, by the role it plays."""
-    diagnoses = {
-        code
-        for codes in parsed.claims["diagnosis_codes"].tolist()
-        for code in (codes or "").split("|")
-        if code
-    }
+
+    def distinct(values: np.ndarray) -> set:
+        return set(pd.unique(values).tolist()) - {None}
+
+    lists = distinct(parsed.claims["diagnosis_codes"])  # claims repeat lists: split each once
     return {
-        "payer_id": set(parsed.claims["payer_id"].tolist()) - {None},
-        "provider_npi": set(parsed.claim_ents["provider_npi"].tolist()) - {None},
-        "procedure_code": set(parsed.lines["procedure_code"].tolist()) - {None},
-        "diagnosis_code": diagnoses,
+        "payer_id": distinct(parsed.claims["payer_id"]),
+        "provider_npi": distinct(parsed.claim_ents["provider_npi"]),
+        "procedure_code": distinct(parsed.lines["procedure_code"]),
+        "diagnosis_code": {code for codes in lists for code in codes.split("|") if code},
     }
 
 
@@ -282,7 +281,10 @@ class FeaturePipeline:
         units = np.where(parsed.lines["units"] > 0, parsed.lines["units"], np.nan)
         return FitStats(
             extras=self.extras_,
-            levels={n: pd.Series(values[n]).value_counts() for n in self.categorical_features},
+            levels={
+                n: pd.Series(values[n], dtype=object).value_counts()
+                for n in self.categorical_features
+            },
             seen=_seen_codes(parsed),
             per_unit=_by_code(parsed.line_ents["line_code"], parsed.lines["line_charge"] / units),
         )

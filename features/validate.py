@@ -34,6 +34,7 @@ from features.contract import (
 from features.extras import extra_names, looks_extra
 from features.extras import kind_of as extra_kind
 from features.extras import typed as typed_extra
+from features.lookup import first_position, isin
 
 Severity = Literal["error", "warning"]
 MAX_EXAMPLES = 5
@@ -155,27 +156,6 @@ class _Checker:
             self.bad |= mask
 
 
-def _text(values: pd.Series) -> pa.Array:
-    return pa.array(values, type=pa.string(), from_pandas=True)
-
-
-def isin(values: pd.Series, known: pd.Series) -> pd.Series:
-    """``values.isin(known)`` for large string columns, computed by Arrow.
-
-    pandas 3's Arrow-backed ``isin`` walks ``known`` in Python; at a million rows that is most of
-    validation's time. Missing values are never members.
-    """
-    hit = pc.is_in(_text(values), value_set=_text(known), skip_nulls=True)
-    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index)
-
-
-def first_position(values: pd.Series, keys: pd.Series) -> np.ndarray:
-    """The row of ``keys`` where each value first occurs (-1: absent or missing), by Arrow's hash
-    lookup: what ``map`` onto the first row of each id gives, without building a pandas index."""
-    at = pc.index_in(_text(values), value_set=_text(keys), skip_nulls=True)
-    return at.fill_null(-1).to_numpy(zero_copy_only=False)
-
-
 def highest_pointer(pointers: pd.Series) -> pd.Series:
     """Each line's highest diagnosis pointer ("1:3" → 3; 0 when none or unreadable, which the
     pattern check reports).
@@ -183,7 +163,7 @@ def highest_pointer(pointers: pd.Series) -> pd.Series:
     Split by Arrow and reduced per line with numpy: pandas' ``str.split(expand=True)`` builds a
     Python list per row, most of the relation checks' time at a million lines.
     """
-    parts = pc.split_pattern(_text(pointers), ":")
+    parts = pc.split_pattern(pa.array(pointers, type=pa.string(), from_pandas=True), ":")
     flat = pc.list_flatten(parts)
     digits = pc.utf8_is_digit(flat).to_numpy(zero_copy_only=False)
     numbers = pc.cast(pc.if_else(digits, flat, "0"), pa.float64()).to_numpy()
