@@ -432,7 +432,10 @@ class FeaturePipeline:
         return np.array([self.payers_.get(p, _UNKNOWN_PAYER)[2] for p in payer_ids], dtype=float)
 
     def point_in_time_matrix(
-        self, tables: dict[str, pd.DataFrame], rows: np.ndarray | None = None
+        self,
+        tables: dict[str, pd.DataFrame],
+        rows: np.ndarray | None = None,
+        outcome: pd.DataFrame | None = None,
     ) -> np.ndarray:
         """Features of every claim in ``tables`` (or of the claims at positions ``rows``),
         history as known at each one's submission.
@@ -441,12 +444,13 @@ class FeaturePipeline:
         meaning) but takes history from ``tables`` claim by claim, as the training matrix does.
         This is how a fitted model is evaluated fairly on data newer than its snapshot: with the
         snapshot alone, claims after the cutoff would see no newer history, and claims before it
-        would see outcomes from their future.
+        would see outcomes from their future. ``outcome``: the tables' ``initial_outcomes``
+        when the caller has them already (the monitor does).
         """
         self._check_fitted()
         clone = copy.copy(self)  # _fit_history replaces attributes; self keeps its snapshot
         parsed = clone._parse_tables(tables)
-        logs = clone._fit_history(tables, parsed, None)  # history needs every claim's outcome
+        logs = clone._fit_history(tables, parsed, None, outcome)  # every claim's outcome
         if rows is not None:
             parsed = parsed.take(np.sort(np.asarray(rows, dtype=np.int64)))
         computed = clone._compute(parsed, logs)

@@ -310,3 +310,8 @@ def test_the_point_in_time_matrix_of_some_claims_equals_their_rows_of_the_whole(
     rows = np.random.default_rng(1).choice(len(tables["claims"]), 500, replace=False)
     some = pipeline.point_in_time_matrix(tables, rows)
     np.testing.assert_array_equal(some, whole[np.sort(rows)])
+    # the outcomes handed in, as the monitor hands them (one row per claim, in the claims' order)
+    outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
+    per_claim = outcome.set_index("claim_id").reindex(tables["claims"]["claim_id"])
+    given = pipeline.point_in_time_matrix(tables, rows, per_claim.reset_index())
+    np.testing.assert_array_equal(given, some)

@@ -68,7 +68,7 @@ def score_known(
     """Point-in-time features, probabilities and first-pass outcomes of the claims of ``known``
     at positions ``rows`` (history from all of them); ``outcome`` is ``initial_outcomes``
     aligned to ``known["claims"]``, one row per claim in its order."""
-    x = model.pipeline.point_in_time_matrix(known, rows)
+    x = model.pipeline.point_in_time_matrix(known, rows, outcome.reset_index())
     claims = known["claims"][["claim_id", "payer_id", "submission_date"]].iloc[rows]
     outcome = outcome.iloc[rows]
     denied = outcome["denied"].astype("float64").to_numpy()
