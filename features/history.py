@@ -250,13 +250,14 @@ class KeyCodes:
         return self._keys[key.name]
 
     def _part(self, part: str, per_line: bool) -> np.ndarray:
-        if part in self._line:
-            if part not in self._parts:
-                self._parts[part] = encode(self._line[part], self.vocab[part])
-            return self._parts[part]
+        """One entity column's codes, at its own level; a claim column asked for per line is
+        spread to the lines as integers."""
+        at_line = part in self._line
         if part not in self._parts:
-            self._parts[part] = encode(self._claim[part], self.vocab[part])
-        return self._parts[part][self._line_claim] if per_line else self._parts[part]
+            source = self._line if at_line else self._claim
+            self._parts[part] = encode(source[part], self.vocab[part])
+        codes = self._parts[part]
+        return codes[self._line_claim] if per_line and not at_line else codes
 
 
 def outcome_counts(denied: np.ndarray, category: np.ndarray) -> np.ndarray:

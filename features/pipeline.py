@@ -72,7 +72,7 @@ class _Parsed:
     claim_ents: dict[str, np.ndarray]
     extras: dict[str, np.ndarray]  # the custom x_ columns the claims carried, as given
     eligibility: dict[str, np.ndarray]  # features.eligibility: the latest response's reading
-    key_codes: KeyCodes | None = None  # set by FeaturePipeline._codes
+    key_codes: KeyCodes | None = None  # set by FeaturePipeline._codes_of
 
     def take(self, rows: np.ndarray) -> _Parsed:
         """The claims at positions ``rows`` (sorted) with their lines, everything re-indexed."""
