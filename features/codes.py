@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import CARC, DENIAL_CATEGORIES, GROUP_CODES, RARC
-from features.lookup import first_position, stable_order
+from features.lookup import first_position, stable_order, take
 
 CARC_CATEGORY: dict[str, str] = {
     # eligibility: patient or coverage not valid on the date of service
@@ -112,9 +112,8 @@ def label_remits(remits: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFram
     """
     reason = denial_reason(adjustments)
     at = first_position(remits["remit_id"], reason.index.to_series())
-    codes = reason.to_numpy(dtype=object)
-    found = codes[np.maximum(at, 0)] if len(codes) else np.full(len(at), None, dtype=object)
-    carc = pd.Series(np.where(at >= 0, found, None), index=remits.index, dtype="str")
+    found = take(reason.to_numpy(dtype=object), at, None)
+    carc = pd.Series(found, index=remits.index, dtype="str")
     status = remits["claim_status_code"]
     denied = (status == "4") | ((remits["paid_amount"] <= 0) & carc.notna() & (status != "22"))
     category = carc_category(carc)

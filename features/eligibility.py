@@ -22,6 +22,7 @@ import pandas as pd
 
 from features.claim_features import Columns, as_columns
 from features.contract import ELIGIBILITY
+from features.lookup import take
 
 #: Coverage on the service date, as the feature's levels.
 COVERAGE_LEVELS = ("active", "ended", "not_started", "inactive", "rejected")
@@ -93,13 +94,9 @@ def eligibility_features(claims: Columns, eligibility: pd.DataFrame | None) -> C
         }
     responses = as_columns(eligibility, ELIGIBILITY)
     row = latest_before(claims, responses)
-    found = row >= 0
 
     def pick(column: str, missing: object) -> np.ndarray:
-        values = responses[column]
-        out = np.full(n, missing, dtype=values.dtype)
-        out[found] = values[row[found]]
-        return out
+        return take(responses[column], row, missing)
 
     service = claims["service_date_from"]
     end = pick("plan_end_date", np.nan)

@@ -31,6 +31,16 @@ def first_position(values: pd.Series, keys: pd.Series) -> np.ndarray:
     return at.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
+def take(values: np.ndarray, at: np.ndarray, missing: object) -> np.ndarray:
+    """``values[at]`` where ``at`` is a position, ``missing`` where it is -1 (as
+    ``first_position`` gives): safe when ``values`` is empty, e.g. the claims of an 835-only
+    ingest."""
+    out = np.full(len(at), missing, dtype=values.dtype)
+    hit = at >= 0
+    out[hit] = values[at[hit]]
+    return out
+
+
 def stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Row positions sorting ``frame`` by ``columns`` ascending, ties in row order, missing
     last: ``sort_values(columns, kind="stable")``'s order."""

@@ -34,7 +34,7 @@ from features.contract import (
 from features.extras import extra_names, looks_extra
 from features.extras import kind_of as extra_kind
 from features.extras import typed as typed_extra
-from features.lookup import first_position, isin
+from features.lookup import first_position, isin, take
 
 Severity = Literal["error", "warning"]
 MAX_EXAMPLES = 5
@@ -632,7 +632,7 @@ def check_relations(
     if claims is not None and remits is not None:
         at = first_position(remits["claim_id"], claims["claim_id"])
         submission = claims["submission_date"].to_numpy(dtype="datetime64[s]")
-        submitted = np.where(at >= 0, submission[np.maximum(at, 0)], np.datetime64("NaT"))
+        submitted = take(submission, at, np.datetime64("NaT"))
         flag(
             "remits",
             pd.Series(
@@ -691,7 +691,7 @@ def _check_lines(claims: pd.DataFrame, lines: pd.DataFrame, flag: Callable[..., 
     column, rule, message = CLAIM_RULES["charge_balance"]
     flag("claims", off, column, rule, message, values=both)
     n_dx = (claims["diagnosis_codes"].str.count(r"\|") + 1).to_numpy(dtype=float, na_value=np.nan)
-    allowed = np.where(known, n_dx[np.maximum(claim_of, 0)], np.nan)
+    allowed = take(n_dx, claim_of, np.nan)
     over = highest_pointer(lines["diagnosis_pointers"]) > np.nan_to_num(allowed, nan=99)
     column, rule, message = CLAIM_RULES["pointer_range"]
     flag("claim_lines", over, column, rule, message, values=lines["diagnosis_pointers"])

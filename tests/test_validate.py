@@ -57,6 +57,14 @@ def test_date_order_names_the_claim_and_the_fix(tables):
     assert "swap them" in problem.message
 
 
+def test_remits_and_lines_without_any_claims_are_orphans_not_a_traceback(tables):
+    """An 835-only ingest: remits (and stray lines) arrive before any claim is on file."""
+    tables["claims"] = tables["claims"].iloc[:0]
+    _, _, report = validate_frames(tables)
+    rules = {(p.table, p.rule) for p in report.errors}
+    assert ("remits", "orphan") in rules and ("claim_lines", "orphan") in rules
+
+
 def test_orphan_lines_duplicate_ids_and_unknown_payer(tables):
     tables["claim_lines"].loc[0, "claim_id"] = "C_NOT_THERE"
     tables["claims"].loc[10, "claim_id"] = tables["claims"].loc[9, "claim_id"]
