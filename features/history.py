@@ -31,6 +31,14 @@ COUNT_COLUMNS = ("n", "denied", *DENIAL_CATEGORIES)
 _SHIFT = np.int64(1 << 21)  # days since 1970 fit in 21 bits until the year 7711
 
 
+def narrow(counts: np.ndarray) -> np.ndarray:
+    """Integer counts as int32 when every one fits: exact either way, and half the memory of
+    int64 (a 1M-claim fit's logs hold ~3M rows of 11 counts)."""
+    if counts.dtype.kind not in "iu" or (counts.size and counts.max() >= 2**31):
+        return counts
+    return counts.astype(np.int32, copy=False)
+
+
 def daily_totals(
     keys: np.ndarray, days: np.ndarray, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,7 +52,9 @@ def daily_totals(
     composite = composite[order]
     starts = np.flatnonzero(np.r_[True, composite[1:] != composite[:-1]])
     first = composite[starts]
-    return first // _SHIFT, first % _SHIFT, np.add.reduceat(counts[ok[order]], starts, axis=0)
+    wide = np.int64 if counts.dtype.kind in "iu" else None  # a carried total may pass 2**31
+    totals = np.add.reduceat(counts[ok[order]], starts, axis=0, dtype=wide)
+    return first // _SHIFT, first % _SHIFT, narrow(totals)
 
 
 def _search(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -64,7 +74,7 @@ class EventLog:
 
     keys: np.ndarray  # int64
     days: np.ndarray  # int64
-    cum: np.ndarray  # float64 [rows, len(COUNT_COLUMNS)]
+    cum: np.ndarray  # [rows, len(COUNT_COLUMNS)]: int32 (or int64) counts; float64 if given so
 
     @cached_property
     def composite(self) -> np.ndarray:
@@ -79,15 +89,15 @@ class EventLog:
             return cls(keys, days, daily)
         cum = np.cumsum(daily, axis=0)
         key_start = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        before_key = np.vstack([np.zeros((1, cum.shape[1])), cum[key_start[1:] - 1]])
+        before_key = np.vstack([np.zeros((1, cum.shape[1]), cum.dtype), cum[key_start[1:] - 1]])
         cum -= np.repeat(before_key, np.diff(np.r_[key_start, len(keys)]), axis=0)
-        return cls(keys, days, cum)
+        return cls(keys, days, narrow(cum))
 
     def as_of(self, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Counts of outcomes for each key with remit day strictly before ``days``."""
         valid = (keys >= 0) & ~np.isnan(days)
         if not len(self.keys) or not valid.any():
-            return np.zeros((len(keys), self.cum.shape[1]))
+            return np.zeros((len(keys), self.cum.shape[1]), self.cum.dtype)
         query = np.where(valid, keys * _SHIFT + np.where(valid, days, 0).astype(np.int64), 0)
         pos = _search(self.composite, query) - 1
         hit = valid & (pos >= 0) & (self.keys[np.maximum(pos, 0)] == keys)
@@ -259,10 +269,14 @@ class KeyCodes:
         codes = self._parts[part]
         return codes[self._line_claim] if per_line and not at_line else codes
 
+    def settled(self) -> dict[str, np.ndarray]:
+        """Every history key's codes by key name (what ``Lookups`` holds)."""
+        return {key.name: self[key] for key in KEYS}
+
 
 def outcome_counts(denied: np.ndarray, category: np.ndarray) -> np.ndarray:
     """Event count rows (per COUNT_COLUMNS) for first-pass outcomes."""
-    counts = np.zeros((len(denied), len(COUNT_COLUMNS)))
+    counts = np.zeros((len(denied), len(COUNT_COLUMNS)), dtype=np.int32)
     counts[:, 0] = 1.0
     counts[:, 1] = denied
     for j, cat in enumerate(DENIAL_CATEGORIES):
@@ -296,12 +310,21 @@ def build_logs(events: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> 
     return {name: EventLog.from_events(*e) for name, e in events.items()}
 
 
+@dataclass(frozen=True)
+class Lookups:
+    """What history features read of the claims: each key's codes (``KeyCodes.settled``), each
+    line's claim, each claim's primary line and submission day. No text, so that the training
+    matrix can let the parsed claims go before it makes them (about 0.6 GiB at 1M claims)."""
+
+    codes: dict[str, np.ndarray]
+    line_claim: np.ndarray
+    primary: np.ndarray
+    day: np.ndarray
+
+
 def history_features(
     logs: dict[str, EventLog],
-    codes: KeyCodes,
-    line_claim: np.ndarray,
-    primary: np.ndarray,
-    day: np.ndarray,
+    claims: Lookups,
     smoothing: float,
     window: int,
     prior_weight: float,
@@ -312,6 +335,7 @@ def history_features(
     Key by key, so that only one key's counts (a row per line for line keys) are held at a time;
     a window's counts are the all-time counts less those before the window opened.
     """
+    line_claim, primary, day = claims.line_claim, claims.primary, claims.day
     n = len(day)
     # The prior is itself point in time: the global rate known before the claim, shrunk to a
     # fixed base rate while little is known.
@@ -324,12 +348,13 @@ def history_features(
     for key in KEYS:
         outputs = [o for o in OUTPUTS if o.key == key.name]
         at = day[line_claim] if key.per_line else day
-        counts = logs[key.name].as_of(codes[key], at)
+        codes = claims.codes[key.name]
+        counts = logs[key.name].as_of(codes, at)
         for o in outputs:
             if not o.window:
                 out[o.feature] = _output(o, key, counts, prior, smoothing, line_claim, primary)
         if any(o.window for o in outputs):
-            counts -= logs[key.name].as_of(codes[key], at - window)
+            counts -= logs[key.name].as_of(codes, at - window)
             for o in outputs:
                 if o.window:
                     out[o.feature] = _output(o, key, counts, prior, smoothing, line_claim, primary)
@@ -349,7 +374,7 @@ def _output(
     key's value is taken from the claim's primary line or is the maximum over its lines."""
     n_col = COUNT_COLUMNS.index("n")
     if o.stat == "n":
-        value = counts[:, n_col].copy()  # a copy: the window's counts are made in place
+        value = counts[:, n_col].astype(float)  # a copy: the window's counts are made in place
     else:
         j = COUNT_COLUMNS.index(o.category or "denied")
         p = prior[line_claim, j] if key.per_line else prior[:, j]

@@ -41,6 +41,7 @@ from features.extras import as_numbers, extra_names, kind_of
 from features.history import (
     EventLog,
     KeyCodes,
+    Lookups,
     build_logs,
     encode,
     history_features,
@@ -453,7 +454,9 @@ class FeaturePipeline:
         logs = clone._fit_history(tables, parsed, None, outcome)  # every claim's outcome
         if rows is not None:
             parsed = parsed.take(np.sort(np.asarray(rows, dtype=np.int64)))
-        computed = clone._compute(parsed, logs)
+        computed, claims = clone._claim_part(parsed)
+        del parsed  # the claims' text is not needed for their history
+        computed.update(clone._history_part(claims, logs))
         return np.column_stack([computed[name] for name in self.feature_names])
 
     @property
@@ -535,6 +538,15 @@ class FeaturePipeline:
         )
 
     def _compute(self, parsed: _Parsed, logs: dict[str, EventLog]) -> dict[str, np.ndarray]:
+        out, claims = self._claim_part(parsed)
+        out.update(self._history_part(claims, logs))
+        return out
+
+    def _claim_part(self, parsed: _Parsed) -> tuple[dict[str, np.ndarray], Lookups]:
+        """The features of the claims themselves, and what their history features will read.
+
+        Two steps so that a caller holding the only reference to ``parsed`` can drop it (its
+        text) before the history features are made."""
         limit = np.array(
             [self.payers_.get(p, _UNKNOWN_PAYER)[1] for p in parsed.claims["payer_id"].tolist()],
             dtype=float,
@@ -555,24 +567,18 @@ class FeaturePipeline:
                 self.typical_charge_,
             )
         )
-        out.update(
-            history_features(
-                logs,
-                self._codes_of(parsed),
-                parsed.line_claim,
-                parsed.primary,
-                parsed.claims["submission_date"],
-                self.smoothing,
-                self.window_days,
-                self.prior_weight,
-                self.prior_rate,
-            )
-        )
         out.update({k: v for k, v in parsed.eligibility.items() if k not in self.levels_})
         for name, kind in self.custom_features.items():
             if kind != "string":
                 out[name] = parsed.extras[name]
-        return out
+        codes = self._codes_of(parsed).settled()
+        day = parsed.claims["submission_date"]
+        return out, Lookups(codes, parsed.line_claim, parsed.primary, day)
+
+    def _history_part(self, claims: Lookups, logs: dict[str, EventLog]) -> dict[str, np.ndarray]:
+        return history_features(
+            logs, claims, self.smoothing, self.window_days, self.prior_weight, self.prior_rate
+        )
 
     def _frame(self, computed: dict[str, np.ndarray]) -> pd.DataFrame:
         columns = {}
@@ -600,8 +606,11 @@ def build_training_matrix(
     pipeline = pipeline or FeaturePipeline()
     outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])  # history & labels
     parsed, full_logs = pipeline._fit(tables, cutoff, outcome)
-    features = pipeline._frame(pipeline._compute(parsed, full_logs))
-    del parsed, full_logs
+    computed, claims = pipeline._claim_part(parsed)
+    del parsed  # the claims' text is not needed for their history
+    computed.update(pipeline._history_part(claims, full_logs))
+    del claims, full_logs
+    features = pipeline._frame(computed)
     return training_rows(tables, features, outcome=outcome), pipeline
 
 
