@@ -248,7 +248,7 @@ def features_command(
     spill_dir: eo.SpillOption = None,
 ) -> None:
     """Build the training matrix: one row per claim, point-in-time features and label_* columns."""
-    from features.pipeline import build_training_matrix
+    from features.pipeline import take_training_matrix
 
     began = time.perf_counter()
     if is_partitioned(data) or engine is eo.Engine.dask:
@@ -260,8 +260,7 @@ def features_command(
             f"{time.perf_counter() - began:.1f} s"
         )
         return
-    tables = dataset_or_exit(data)
-    matrix, pipeline = build_training_matrix(tables, cutoff)
+    matrix, pipeline = take_training_matrix(dataset_or_exit(data), cutoff)  # frees each table
     out.parent.mkdir(parents=True, exist_ok=True)
     matrix.to_parquet(out, index=False)
     labelled = matrix["label_denied"].notna()

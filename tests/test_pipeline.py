@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from features.claim_features import FeatureInputError
 from features.codes import initial_outcomes
 from features.history import EventLog
-from features.pipeline import FeaturePipeline, build_training_matrix
+from features.pipeline import FeaturePipeline, build_training_matrix, take_training_matrix
 from features.registry import CATEGORICAL, FEATURE_NAMES, HISTORY_FEATURES
 from serving.cli import app
 
@@ -298,6 +298,20 @@ def test_features_cli_writes_the_matrix(small_dataset_dir, tmp_path):
         matrix.columns
     )
     assert f"{len(FEATURE_NAMES)} features" in result.output
+
+
+def test_taking_the_tables_builds_the_same_matrix_and_leaves_the_callers_alone(
+    small_world, matrix_and_pipeline
+):
+    """The CLI hands its tables over so that each is freed once read; a library caller's dict
+    (``build_training_matrix``) keeps every table."""
+    tables = small_world[0]
+    names = set(tables)
+    taken = dict(tables)
+    matrix, _ = take_training_matrix(taken)
+    pd.testing.assert_frame_equal(matrix, matrix_and_pipeline[0])
+    assert set(taken) == {"payers"}  # the only table read after the features are made
+    assert set(tables) == names
 
 
 def test_the_point_in_time_matrix_of_some_claims_equals_their_rows_of_the_whole(

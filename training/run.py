@@ -19,7 +19,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from features.io import load_dataset, read_truth
-from features.pipeline import build_training_matrix
+from features.pipeline import build_training_matrix, take_training_matrix
 from training import tracking
 from training.bundle import load_bundle
 from training.evaluate import evaluate
@@ -93,11 +93,12 @@ def _fit_here(data: Path, params: dict | None, clock: Stopwatch) -> Fit:
     tables, _ = load_dataset(data)
     truth = read_truth(data)
     clock(f"{len(tables['claims']):,} claims; building point-in-time features")
-    matrix, pipeline = build_training_matrix(tables)
+    # take copies the two rows (a tail(2) view would keep the whole table alive)
+    claims = tables["claims"].take(np.arange(len(tables["claims"]))[-2:])
+    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(claims["claim_id"])]
+    matrix, pipeline = take_training_matrix(tables)  # frees each table once read
     clock(f"training matrix {matrix.shape[0]:,} x {len(pipeline.get_feature_names_out())}")
     model, split = fit_models(matrix, pipeline, params, progress=clock)
-    claims = tables["claims"].tail(2)
-    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"].isin(claims["claim_id"])]
     return Fit(model, matrix, split, truth, (claims, lines))
 
 
