@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def _text(values: pd.Series) -> pa.Array:
+def _text(values: pd.Series | np.ndarray) -> pa.Array:
     return pa.array(values, type=pa.string(), from_pandas=True)
 
 
@@ -24,7 +24,7 @@ def isin(values: pd.Series, known: pd.Series) -> pd.Series:
     return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index)
 
 
-def first_position(values: pd.Series, keys: pd.Series) -> np.ndarray:
+def first_position(values: pd.Series | np.ndarray, keys: pd.Series) -> np.ndarray:
     """The row of ``keys`` where each value first occurs (-1: absent or missing): what ``map``
     onto the first row of each id gives, without building a pandas index."""
     at = pc.index_in(_text(values), value_set=_text(keys), skip_nulls=True)

@@ -49,6 +49,7 @@ from features.history import (
     vocabularies,
 )
 from features.labels import LabelFacts, build_labels
+from features.lookup import first_position, take
 from features.registry import CATEGORICAL, FEATURE_NAMES
 
 OTHER = "__other__"
@@ -191,11 +192,11 @@ def first_pass(
     caller has them already."""
     if outcome is None:
         outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
-    outcome = outcome.set_index("claim_id").reindex(claim_ids)
-    remit_day = outcome["remit_date"].to_numpy(dtype="datetime64[D]").astype("int64").astype(float)
-    remit_day[outcome["remit_date"].isna().to_numpy()] = np.nan
-    denied = outcome["denied"].fillna(False).to_numpy(dtype=bool)
-    return remit_day, denied, outcome["denial_category"].to_numpy(dtype=object)
+    at = first_position(claim_ids, outcome["claim_id"])  # a claim has one first-pass outcome
+    day = outcome["remit_date"].to_numpy(dtype="datetime64[D]")
+    remit_day = take(np.where(np.isnat(day), np.nan, day.astype("int64")), at, np.nan)
+    denied = take(outcome["denied"].fillna(False).to_numpy(dtype=bool), at, False)
+    return remit_day, denied, take(outcome["denial_category"].to_numpy(dtype=object), at, None)
 
 
 def cutoff_day_of(remit_day: np.ndarray, cutoff: Any) -> int:
