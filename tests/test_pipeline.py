@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from features.claim_features import FeatureInputError
 from features.codes import initial_outcomes
-from features.history import EventLog
+from features.history import EventLog, daily_totals
 from features.pipeline import FeaturePipeline, build_training_matrix, take_training_matrix
 from features.registry import CATEGORICAL, FEATURE_NAMES, HISTORY_FEATURES
 from serving.cli import app
@@ -269,6 +269,22 @@ def test_event_log_is_strictly_before_and_compaction_is_exact():
         np.testing.assert_array_equal(
             small.as_of(qk[late], qd[late] - shift), log.as_of(qk[late], qd[late] - shift)
         )
+
+
+def test_daily_totals_are_exact_and_widen_past_int32():
+    """Counts are int32 while they fit and int64 once a carried total would not (a
+    clearinghouse's global key): never a wrapped count."""
+    keys = np.array([0, 1, 0, 1, 0, -1])
+    days = np.array([5.0, 5.0, 5.0, 6.0, np.nan, 5.0])
+    counts = np.array([[1, 0], [1, 1], [1, 1], [1, 0], [1, 1], [1, 1]], dtype=np.int32)
+    k, d, totals = daily_totals(keys, days, counts)
+    np.testing.assert_array_equal(k, [0, 1, 1])
+    np.testing.assert_array_equal(d, [5, 5, 6])
+    np.testing.assert_array_equal(totals, [[2, 1], [1, 1], [1, 0]])
+    assert totals.dtype == np.int32
+    big = np.array([[2**31 - 1], [5]], dtype=np.int64)
+    _, _, wide = daily_totals(np.array([3, 3]), np.array([9.0, 9.0]), big)
+    assert wide.dtype == np.int64 and wide[0, 0] == 2**31 + 4
 
 
 def test_labels_follow_the_denial_rule(matrix_and_pipeline, small_world):
