@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.contract import DENIAL_CATEGORIES
+from features.lookup import arrow_text
 
 #: Columns of a log's counts: n, denied, then one per denial category.
 COUNT_COLUMNS = ("n", "denied", *DENIAL_CATEGORIES)
@@ -229,7 +230,7 @@ def encode(values: np.ndarray, book: dict[str, int]) -> np.ndarray:
         return np.full(len(values), -1, dtype=np.int64)
     try:
         keys = pa.array(list(book), type=pa.string())
-        found = pc.index_in(pa.array(values, type=pa.string(), from_pandas=True), value_set=keys)
+        found = pc.index_in(arrow_text(values), value_set=keys)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pd.Series(values, dtype=object).map(book).fillna(-1).to_numpy(dtype=np.int64)
     at = found.fill_null(-1).to_numpy(zero_copy_only=False)

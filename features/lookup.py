@@ -14,20 +14,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def _text(values: pd.Series | np.ndarray) -> pa.Array:
+def arrow_text(values: pd.Series | np.ndarray) -> pa.Array:
+    """A text column as an Arrow string array (None, NaN and NA are null)."""
     return pa.array(values, type=pa.string(), from_pandas=True)
 
 
 def isin(values: pd.Series, known: pd.Series) -> pd.Series:
     """``values.isin(known)`` for text columns; missing values are never members."""
-    hit = pc.is_in(_text(values), value_set=_text(known), skip_nulls=True)
+    hit = pc.is_in(arrow_text(values), value_set=arrow_text(known), skip_nulls=True)
     return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index)
 
 
 def first_position(values: pd.Series | np.ndarray, keys: pd.Series) -> np.ndarray:
     """The row of ``keys`` where each value first occurs (-1: absent or missing): what ``map``
     onto the first row of each id gives, without building a pandas index."""
-    at = pc.index_in(_text(values), value_set=_text(keys), skip_nulls=True)
+    at = pc.index_in(arrow_text(values), value_set=arrow_text(keys), skip_nulls=True)
     return at.fill_null(-1).to_numpy(zero_copy_only=False)
 
 

@@ -34,7 +34,7 @@ from features.contract import (
 from features.extras import extra_names, looks_extra
 from features.extras import kind_of as extra_kind
 from features.extras import typed as typed_extra
-from features.lookup import first_position, isin, take
+from features.lookup import arrow_text, first_position, isin, take
 
 Severity = Literal["error", "warning"]
 MAX_EXAMPLES = 5
@@ -163,7 +163,7 @@ def highest_pointer(pointers: pd.Series) -> pd.Series:
     Split by Arrow and reduced per line with numpy: pandas' ``str.split(expand=True)`` builds a
     Python list per row, most of the relation checks' time at a million lines.
     """
-    parts = pc.split_pattern(pa.array(pointers, type=pa.string(), from_pandas=True), ":")
+    parts = pc.split_pattern(arrow_text(pointers), ":")
     flat = pc.list_flatten(parts)
     digits = pc.utf8_is_digit(flat).to_numpy(zero_copy_only=False)
     numbers = pc.cast(pc.if_else(digits, flat, "0"), pa.float64()).to_numpy()
