@@ -23,12 +23,13 @@ pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    # 1 % of a worker's memory for results before they spill: every worker writes to disk
+    # 0.1 % of a worker's memory (1 MiB) for results before they spill: every worker writes to
+    # disk (at 1 % the int32 event tables of the small world fitted in memory and nothing spilled)
     spec = ClusterSpec(
         workers=3,
         memory_limit="1GiB",
         spill_dir=tmp_path_factory.mktemp("spill"),
-        spill_at=0.01,
+        spill_at=0.001,
     )
     with connect(spec) as client:
         yield client
