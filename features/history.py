@@ -47,7 +47,7 @@ def daily_totals(
     dropped (a claim never remitted, an entity outside the code book)."""
     ok = np.flatnonzero((keys >= 0) & ~np.isnan(days))
     if not len(ok):
-        return keys[:0], days[:0].astype(np.int64), np.zeros((0, len(COUNT_COLUMNS)))
+        return keys[:0], days[:0].astype(np.int64), np.zeros((0, counts.shape[1]), counts.dtype)
     composite = keys[ok] * _SHIFT + days[ok].astype(np.int64)
     order = np.argsort(composite, kind="stable")  # one int64 sort: twice as fast as a lexsort
     ordered = composite[order]
