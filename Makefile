@@ -67,7 +67,7 @@ $(DEMO_STORE): $(DEMO_X12) $(DEMO_MODEL)
 
 test: install  ## lint, then every test (real fits, real files, real notebooks)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .
