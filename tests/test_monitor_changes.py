@@ -68,3 +68,33 @@ def test_the_readable_page_says_what_changed_and_what_to_do(trained, small_world
     assert "COM01: authorization denials on" in page and "97110" in page
     assert "What to do: check the payer&#39;s prior-authorization list" in page
     assert "<script" not in page  # one static page, mailed and archived
+
+
+def _page(x: np.ndarray, p0: float, rise: float, h: float) -> list[tuple[int, int]]:
+    """Page's recursion as textbooks write it, one outcome at a time: the reference."""
+    p1 = min(max(2 * p0, p0 + rise), 0.99)
+    up, down = np.log(p1 / p0), np.log((1 - p1) / (1 - p0))
+    s, start, alarms = 0.0, 0, []
+    for t, hit in enumerate(x):
+        s = max(0.0, s + (up if hit else down))
+        if s == 0.0:
+            start = t + 1
+        elif s >= h:
+            alarms.append((start, t))
+            s, start = 0.0, t + 1
+    return alarms
+
+
+def test_the_block_cusum_alarms_where_pages_recursion_does():
+    """Long steady stretches, rises and many alarms: the cumulative-sum blocks (which grow and
+    restart) give the same alarms and change points as the loop over outcomes."""
+    from training.monitor.changes import TESTS
+
+    (rise, h), *_ = TESTS
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        p0 = float(rng.uniform(0.005, 0.5))
+        parts = [rng.random(int(rng.integers(0, 6_000))) < p0 * f for f in rng.choice(
+            [1.0, 1.0, 2.0, 4.0], size=3)]  # fmt: skip
+        x = np.concatenate(parts).astype(bool) if parts else np.zeros(0, bool)
+        assert _cusum(x, p0) == _page(x, p0, rise, h)
