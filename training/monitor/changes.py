@@ -11,8 +11,7 @@ p0":
 
     S_t = max(0, S_{t-1} + x_t log(p1 / p0) + (1 - x_t) log((1 - p1) / (1 - p0)))
 
-with p1 = max(2 p0, p0 + rise), and alarms when S_t ≥ h, then restarts at 0 (``TESTS`` holds
-rise and h).
+with p1 = max(2 p0, p0 + ``MIN_RISE``), and alarms when S_t ≥ ``THRESHOLD``, then restarts at 0.
 ``started_on`` is the first outcome after S last stood at 0 (the CUSUM's estimate of the change
 point), ``detected_on`` the outcome that crossed the threshold. The streams that alarmed are
 grouped into one alert per payer and reason, naming the codes.
@@ -35,9 +34,8 @@ import pandas as pd
 
 from features.codes import initial_outcomes
 
-#: The CUSUMs run on every stream, as (smallest rise in rate tested, alarm threshold): p1 =
-#: max(2 p0, p0 + rise).
-TESTS = ((0.08, 11.0),)
+THRESHOLD = 11.0
+MIN_RISE = 0.08
 MIN_REFERENCE = 30  # outcomes a stream needs before reference_end to be watched
 PRIOR_WEIGHT = 20.0  # pseudo-outcomes pulling a stream's p0 towards its payer's rate
 
@@ -104,33 +102,29 @@ def outcome_events(
 
 
 def _cusum(x: np.ndarray, p0: float) -> list[tuple[int, int]]:
-    """(start, alarm) positions of every alarm in ``x`` (0/1 outcomes). One CUSUM per row of
-    ``TESTS`` runs side by side; the first to cross its threshold alarms, and all restart at 0,
-    so a lasting change alarms again and a false alarm is counted once.
+    """(start, alarm) positions of every alarm in ``x`` (0/1 outcomes); the statistic restarts
+    at 0 after each, so a lasting change alarms again and a false alarm is counted as one.
 
     Page's S_t = max(0, S_{t-1} + step_t) is a walk's height above its running minimum (or
     above 0 while the walk has not gone below it), so cumulative sums over blocks of outcomes
     compute it without a Python loop over them. Blocks grow fourfold while nothing alarms and
     start small again after an alarm, so a stream that alarms often redoes little. The start is
     the first outcome after S last stood at 0."""
-    p1 = np.array([min(max(2 * p0, p0 + rise), 0.99) for rise, _ in TESTS])[:, None]
+    p1 = min(max(2 * p0, p0 + MIN_RISE), 0.99)
     step = np.where(x.astype(bool), np.log(p1 / p0), np.log((1 - p1) / (1 - p0)))
-    limit = np.array([h for _, h in TESTS])
-    s, start, alarms = np.zeros(len(TESTS)), np.zeros(len(TESTS), dtype=np.int64), []
-    t0, block = 0, 64
+    s, start, alarms, t0, block = 0.0, 0, [], 0, 64
     while t0 < len(x):
-        walk = s[:, None] + np.cumsum(step[:, t0 : t0 + block], axis=1)
-        height = walk - np.minimum(np.minimum.accumulate(walk, axis=1), 0.0)
-        over = (height >= limit[:, None]).any(axis=0)
-        end = int(over.argmax()) if over.any() else height.shape[1] - 1
-        at_zero = height[:, : end + 1] == 0.0
-        last = at_zero.shape[1] - 1 - np.argmax(at_zero[:, ::-1], axis=1)
-        start = np.where(at_zero.any(axis=1), t0 + last + 1, start)
+        walk = s + np.cumsum(step[t0 : t0 + block])
+        height = walk - np.minimum(np.minimum.accumulate(walk), 0.0)
+        over = height >= THRESHOLD
+        end = int(over.argmax()) if over.any() else len(height) - 1
+        at_zero = np.flatnonzero(height[: end + 1] == 0.0)
+        start = t0 + int(at_zero[-1]) + 1 if len(at_zero) else start
         if over.any():
-            alarms.append((int(start[height[:, end] >= limit].min()), t0 + end))
-            s, start, block = np.zeros(len(TESTS)), np.full(len(TESTS), t0 + end + 1), 64
+            alarms.append((start, t0 + end))
+            s, start, block = 0.0, t0 + end + 1, 64
         else:
-            s, block = height[:, end], min(4 * block, 1 << 16)
+            s, block = float(height[end]), min(4 * block, 1 << 16)
         t0 += end + 1
     return alarms
 
