@@ -284,7 +284,9 @@ def _ingest(sources: list[Source]) -> Ingested:
     adj_df = pd.DataFrame(adjustments, columns=[f.name for f in TABLES["remit_adjustments"].fields])
     rem_df = pd.DataFrame(remarks, columns=[f.name for f in TABLES["remit_remarks"].fields])
     for frame in (adj_df, rem_df):  # follow the remit to the claim it was matched to
-        frame["claim_id"] = frame["remit_id"].map(claim_of).fillna(frame["claim_id"])
+        # (no match at all maps to float NaN: pandas 4 refuses to fill that with text)
+        matched_to = frame["remit_id"].map(claim_of).astype(frame["claim_id"].dtype)
+        frame["claim_id"] = matched_to.fillna(frame["claim_id"])
     payers = []
     for pid, row in payer_rows.items():
         ptype = row.get("payer_type") or "other"
