@@ -281,6 +281,37 @@ def check_table(
 ) -> tuple[pd.DataFrame | None, np.ndarray]:
     """Type one table and check its column-level rules. Returns (typed frame, bad-row mask)."""
     report.rows_read[table.name] = len(raw)
+    missing, custom = _check_header(table, raw, file, report)
+    if missing:
+        return None, np.zeros(len(raw), dtype=bool)
+    raw = raw.reset_index(drop=True)
+    typed = pd.DataFrame(index=raw.index)
+    checker = _Checker(table, raw, file, report)
+    for f in table.fields:
+        typed[f.name] = _check_field(f, raw, checker)
+    if table.key:
+        dup = typed.duplicated(list(table.key), keep="first")
+        checker.flag(dup, ", ".join(table.key), "duplicate_key", DUPLICATE_KEY)
+    for name in custom:  # typed by what they hold (features.extras)
+        typed[name] = typed_extra(raw[name], extra_kind(raw[name]))
+    for rule in _ROW_RULES.get(table.name, ()):
+        rule(typed, checker)
+    typed = typed.astype(
+        {
+            c: d
+            for c, d in table.dtypes().items()
+            if not (d == "int64" and typed[c].isna().any())
+            and not (d == "bool" and typed[c].isna().any())
+        }
+    )
+    return typed, checker.bad
+
+
+def _check_header(
+    table: Table, raw: pd.DataFrame, file: str, report: Report
+) -> tuple[list[str], list[str]]:
+    """(required columns that are absent, custom x_ columns kept) of one table's header; the
+    absent, badly named and unknown columns are reported."""
     missing = [c for c in table.columns if c not in raw.columns and table.field(c).required]
     for c in missing:
         f = table.field(c)
@@ -323,80 +354,56 @@ def check_table(
                 + ", ".join(table.columns),
             )
         )
-    if missing:
-        return None, np.zeros(len(raw), dtype=bool)
+    return missing, custom
 
-    raw = raw.reset_index(drop=True)
-    typed = pd.DataFrame(index=raw.index)
-    checker = _Checker(table, raw, file, report)
-    for f in table.fields:
-        column = raw[f.name] if f.name in raw.columns else pd.Series(pd.NA, index=raw.index)
-        stored = check_stored_type(f, column) if f.name in raw.columns else None
-        if stored is not None:
-            report.problems.append(
-                Problem(stored[0], table.name, file, f.name, "stored_type", stored[1])
-            )
-        values, unparseable = _coerce(
-            f, column, as_text=stored is not None and stored[0] == "error"
+
+def _check_field(f: Field, raw: pd.DataFrame, checker: _Checker) -> pd.Series:
+    """One column typed, with its rules (type, required, format, allowed values, range)
+    flagged on ``checker``: the typed values."""
+    column = raw[f.name] if f.name in raw.columns else pd.Series(pd.NA, index=raw.index)
+    stored = check_stored_type(f, column) if f.name in raw.columns else None
+    if stored is not None:
+        checker.report.problems.append(
+            Problem(stored[0], checker.table.name, checker.file, f.name, "stored_type", stored[1])
         )
-        checker.flag(unparseable, f.name, "type", f"not {f.expectation()}.", values=column)
-        present = values.notna()
-        if f.required:
+    values, unparseable = _coerce(f, column, as_text=stored is not None and stored[0] == "error")
+    checker.flag(unparseable, f.name, "type", f"not {f.expectation()}.", values=column)
+    present = values.notna()
+    if f.required:
+        checker.flag(
+            ~present & ~unparseable,
+            f.name,
+            "required",
+            f"empty, but required: {f.description} Fill it with {f.expectation()}.",
+        )
+    if f.pattern is not None:
+        ok = values.str.fullmatch(f.pattern).fillna(False).astype(bool)
+        bad = present & ~ok
+        shown = values.copy()
+        shown[bad] = [f"{v}{format_hint(f.pattern, v)}" for v in values[bad].tolist()]
+        checker.flag(bad, f.name, "format", f"expected {f.expectation()}.", values=shown)
+    if f.allowed is not None:
+        checker.flag(
+            present & ~values.isin(f.allowed),
+            f.name,
+            "allowed_values",
+            f"expected {f.expectation()}.",
+            values=values,
+        )
+    for bound, outside, word in (
+        (f.minimum, values.lt, "below the minimum"),
+        (f.maximum, values.gt, "above the maximum"),
+    ):
+        if bound is not None:
             checker.flag(
-                ~present & ~unparseable,
+                present & outside(bound).fillna(False),
                 f.name,
-                "required",
-                f"empty, but required: {f.description} Fill it with {f.expectation()}.",
-            )
-        if f.pattern is not None:
-            ok = values.str.fullmatch(f.pattern).fillna(False).astype(bool)
-            bad = present & ~ok
-            shown = values.copy()
-            shown[bad] = [f"{v}{format_hint(f.pattern, v)}" for v in values[bad].tolist()]
-            checker.flag(bad, f.name, "format", f"expected {f.expectation()}.", values=shown)
-        if f.allowed is not None:
-            checker.flag(
-                present & ~values.isin(f.allowed),
-                f.name,
-                "allowed_values",
-                f"expected {f.expectation()}.",
+                "range",
+                f"{word}; expected {f.expectation()}.",
                 values=values,
             )
-        for bound, outside, word in (
-            (f.minimum, values.lt, "below the minimum"),
-            (f.maximum, values.gt, "above the maximum"),
-        ):
-            if bound is not None:
-                checker.flag(
-                    present & outside(bound).fillna(False),
-                    f.name,
-                    "range",
-                    f"{word}; expected {f.expectation()}.",
-                    values=values,
-                )
-        typed[f.name] = values
-        _count_unknown(f, values, checker)
-    if table.key:
-        dup = typed.duplicated(list(table.key), keep="first")
-        checker.flag(
-            dup,
-            ", ".join(table.key),
-            "duplicate_key",
-            DUPLICATE_KEY,
-        )
-    for name in custom:  # typed by what they hold (features.extras)
-        typed[name] = typed_extra(raw[name], extra_kind(raw[name]))
-    for rule in _ROW_RULES.get(table.name, ()):
-        rule(typed, checker)
-    typed = typed.astype(
-        {
-            c: d
-            for c, d in table.dtypes().items()
-            if not (d == "int64" and typed[c].isna().any())
-            and not (d == "bool" and typed[c].isna().any())
-        }
-    )
-    return typed, checker.bad
+    _count_unknown(f, values, checker)
+    return values
 
 
 def empty_table(table: Table) -> pd.DataFrame:
