@@ -18,7 +18,7 @@ import base64
 import datetime as dt
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -111,28 +111,9 @@ def _open_items(
     remarks: pd.DataFrame,
     actor: str,
 ) -> int:
-    if denials.empty:
-        return 0
-    ids = denials["claim_id"].tolist()
-    listed = {
-        r["claim_id"] for r in where_in(conn, select(items.c.claim_id), items.c.claim_id, ids)
-    }
-    history = pd.DataFrame(
-        where_in(
-            conn,
-            select(remits.c.claim_id, remits.c.remit_id, remits.c.remit_date).where(
-                remits.c.claim_status_code != "22"
-            ),
-            remits.c.claim_id,
-            ids,
-        )
-    )
-    first = set(
-        history.sort_values(["claim_id", "remit_date", "remit_id"]).drop_duplicates("claim_id")[
-            "remit_id"
-        ]
-    )
-    todo = denials[denials["remit_id"].isin(first) & ~denials["claim_id"].isin(listed)]
+    """An open item for each claim whose first decision is one of ``denials`` and that has no
+    item yet, routed by the rules and audited; how many were opened."""
+    todo = _first_denials(conn, denials)
     if todo.empty:
         return 0
     heads = {
@@ -154,27 +135,8 @@ def _open_items(
     rules = _rules(conn)
     rows = []
     for r in todo.to_dict("records"):
-        head = heads[r["claim_id"]]
         window = windows.get(r["payer_id"]) or UNKNOWN_WINDOW_DAYS
-        values = {
-            "claim_id": r["claim_id"],
-            "remit_id": r["remit_id"],
-            "payer_id": r["payer_id"],
-            "provider_npi": head["rendering_npi"] or head["billing_npi"],
-            "category": r["category"],
-            "carc_codes": codes.get(r["remit_id"], []),
-            "denied_amount": float(head["total_charge"]),
-            "denial_date": r["remit_date"],
-            "deadline": r["remit_date"] + dt.timedelta(days=int(window)),
-            "status": "open",
-            "priority_key": UNRANKED,
-            "version": 1,
-            "created_at": now(),
-            "updated_at": now(),
-            "assignee": None,
-            "team": None,
-            "rule_id": None,
-        }
+        values = _new_item(r, heads[r["claim_id"]], codes.get(r["remit_id"], []), int(window))
         values.update(route(rules, values))
         rows.append(values)
     insert_many(conn, items, rows)
@@ -202,6 +164,59 @@ def _open_items(
         ],
     )
     return len(rows)
+
+
+def _first_denials(conn: Connection, denials: pd.DataFrame) -> pd.DataFrame:
+    """The ``denials`` that are their claim's first decision (reversals aside) on a claim with
+    no item yet: a claim is worked once, from the denial that started it."""
+    if denials.empty:
+        return denials
+    ids = denials["claim_id"].tolist()
+    listed = {
+        r["claim_id"] for r in where_in(conn, select(items.c.claim_id), items.c.claim_id, ids)
+    }
+    history = pd.DataFrame(
+        where_in(
+            conn,
+            select(remits.c.claim_id, remits.c.remit_id, remits.c.remit_date).where(
+                remits.c.claim_status_code != "22"
+            ),
+            remits.c.claim_id,
+            ids,
+        )
+    )
+    first = set(
+        history.sort_values(["claim_id", "remit_date", "remit_id"]).drop_duplicates("claim_id")[
+            "remit_id"
+        ]
+    )
+    return denials[denials["remit_id"].isin(first) & ~denials["claim_id"].isin(listed)]
+
+
+def _new_item(
+    denial: dict[str, Any], head: Mapping[str, Any], carcs: list[str], window_days: int
+) -> dict[str, Any]:
+    """An open, unranked, unassigned item's row for one denial (``head``: its claim's
+    providers and charge); the appeal deadline is the denial date plus the payer's window."""
+    return {
+        "claim_id": denial["claim_id"],
+        "remit_id": denial["remit_id"],
+        "payer_id": denial["payer_id"],
+        "provider_npi": head["rendering_npi"] or head["billing_npi"],
+        "category": denial["category"],
+        "carc_codes": carcs,
+        "denied_amount": float(head["total_charge"]),
+        "denial_date": denial["remit_date"],
+        "deadline": denial["remit_date"] + dt.timedelta(days=window_days),
+        "status": "open",
+        "priority_key": UNRANKED,
+        "version": 1,
+        "created_at": now(),
+        "updated_at": now(),
+        "assignee": None,
+        "team": None,
+        "rule_id": None,
+    }
 
 
 def _codes(adjustments: pd.DataFrame, remarks: pd.DataFrame) -> dict[str, list[str]]:

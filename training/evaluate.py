@@ -60,17 +60,31 @@ def evaluate(
     baselines: bool = True,
 ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     """Metrics on the report window, and the per-row frames the report plots from."""
-    out: dict[str, float] = {}
-    frames: dict[str, pd.DataFrame] = {}
-    x = split.x
-    report = split.window == "report"
     truth_rows = (
         truth.set_index("claim_id").reindex(matrix["claim_id"]).reset_index()
         if truth is not None
         else None
     )
+    out, denial_frame = _denial_metrics(model, matrix, split, truth_rows, baselines)
+    out.update(_category_metrics(model, matrix, split, truth_rows))
+    recovery, recovery_frame = _recovery_metrics(model, matrix, split, truth_rows)
+    out.update(recovery)
+    out.update(worklist_metrics(model, matrix, split, truth_rows))
+    return out, {"denial": denial_frame, "recovery": recovery_frame}
 
-    # -- denial --------------------------------------------------------------------------------
+
+def _denial_metrics(
+    model: ClaimriskModel,
+    matrix: pd.DataFrame,
+    split: Split,
+    truth_rows: pd.DataFrame | None,
+    baselines: bool,
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """The denial model on the report window: overall, against its baselines and the oracle,
+    by payer type, the reason ranking and recall by category; and the per-row frame."""
+    out: dict[str, float] = {}
+    x = split.x
+    report = split.window == "report"
     rows = np.flatnonzero(report & matrix["label_denied"].notna().to_numpy())
     y = matrix["label_denied"].to_numpy(dtype=float)[rows]
     p = model.denial_probability(x[rows])
@@ -84,18 +98,7 @@ def evaluate(
         }
     )
     if baselines:
-        hist = matrix["hist_payer_proc_rate"].to_numpy(dtype=float)[rows]
-        denial_frame["payer_procedure_rate"] = hist
-        out.update(_prefixed("denial.baseline_payer_procedure", m.binary_metrics(y, hist)))
-        # the yardstick: the plain logistic model on the same inputs and training window
-        train = np.flatnonzero(
-            (split.window == "train") & matrix["label_denied"].notna().to_numpy()
-        )
-        y_all = matrix["label_denied"].to_numpy(dtype=float)
-        linear = split.linear or fit_linear(x[train], y_all[train], split.names, split.categorical)
-        lr = linear.predict(x[rows])
-        denial_frame["logistic"] = lr
-        out.update(_prefixed("denial.baseline_logistic", m.binary_metrics(y, lr)))
+        out.update(_denial_baselines(matrix, split, rows, denial_frame))
     if truth_rows is not None:
         oracle = truth_rows["denial_probability"].to_numpy(dtype=float)[rows]
         denial_frame["oracle"] = oracle
@@ -116,16 +119,41 @@ def evaluate(
             out[f"denial.by_category.{cat_name}.recall_at_10pct_flagged"] = float(
                 flagged[is_cat].mean()
             )
-    frames["denial"] = denial_frame
+    return out, denial_frame
 
-    # -- category ------------------------------------------------------------------------------
+
+def _denial_baselines(
+    matrix: pd.DataFrame, split: Split, rows: np.ndarray, denial_frame: pd.DataFrame
+) -> dict[str, float]:
+    """The payer x procedure historical rate and the plain logistic model (the yardstick, on
+    the same inputs and training window) on the report rows; their scores join the frame."""
+    y = denial_frame["y"].to_numpy()
+    hist = matrix["hist_payer_proc_rate"].to_numpy(dtype=float)[rows]
+    denial_frame["payer_procedure_rate"] = hist
+    out = _prefixed("denial.baseline_payer_procedure", m.binary_metrics(y, hist))
+    train = np.flatnonzero((split.window == "train") & matrix["label_denied"].notna().to_numpy())
+    y_all = matrix["label_denied"].to_numpy(dtype=float)
+    x = split.x
+    linear = split.linear or fit_linear(x[train], y_all[train], split.names, split.categorical)
+    lr = linear.predict(x[rows])
+    denial_frame["logistic"] = lr
+    out.update(_prefixed("denial.baseline_logistic", m.binary_metrics(y, lr)))
+    return out
+
+
+def _category_metrics(
+    model: ClaimriskModel, matrix: pd.DataFrame, split: Split, truth_rows: pd.DataFrame | None
+) -> dict[str, float]:
+    """The reason model on the report window's denials: accuracy, log loss, recall by
+    category, and the oracle's."""
+    out: dict[str, float] = {}
     rows = np.flatnonzero(
-        report
+        (split.window == "report")
         & (matrix["label_denied"] == 1).to_numpy()
         & matrix["label_category"].notna().to_numpy()
     )
     yc = matrix["label_category"].to_numpy(dtype=object)[rows]
-    proba = model.category_probabilities(x[rows])
+    proba = model.category_probabilities(split.x[rows])
     out["category.top1_accuracy"] = m.top1_accuracy(yc, proba, list(DENIAL_CATEGORIES))
     out["category.log_loss"] = m.multiclass_log_loss(yc, proba, list(DENIAL_CATEGORIES))
     out["category.rows"] = float(len(rows))
@@ -140,26 +168,27 @@ def evaluate(
         true_p = truth_rows[[f"p_{c}" for c in DENIAL_CATEGORIES]].to_numpy(dtype=float)[rows]
         out["category.oracle_top1_accuracy"] = m.top1_accuracy(yc, true_p, list(DENIAL_CATEGORIES))
         out["category.oracle_log_loss"] = m.multiclass_log_loss(yc, true_p, list(DENIAL_CATEGORIES))
+    return out
 
-    # -- recovery ------------------------------------------------------------------------------
+
+def _recovery_metrics(
+    model: ClaimriskModel, matrix: pd.DataFrame, split: Split, truth_rows: pd.DataFrame | None
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """The recovery model on the appeals decided in the report window, and the oracle's."""
     decided = np.flatnonzero(matrix["label_overturned"].notna().to_numpy())
     in_report = recovery_windows(matrix["remit_date"].iloc[decided]) == "report"
     rows = decided[in_report]
     yr = matrix["label_overturned"].to_numpy(dtype=float)[rows]
     cats = matrix["label_category"].to_numpy(dtype=object)[rows]
-    pr = model.recovery_probability(x[rows], cats)
-    out.update(_prefixed("recovery", m.binary_metrics(yr, pr)))
+    pr = model.recovery_probability(split.x[rows], cats)
+    out = _prefixed("recovery", m.binary_metrics(yr, pr))
     recovery_frame = pd.DataFrame({"y": yr, "model": pr})
     if truth_rows is not None:
         oracle = truth_rows["overturn_probability"].to_numpy(dtype=float)[rows]
         recovery_frame["oracle"] = oracle
         for k, v in m.binary_metrics(yr, oracle).items():
             out[f"recovery.oracle_{k}"] = v
-    frames["recovery"] = recovery_frame
-
-    # -- worklist ------------------------------------------------------------------------------
-    out.update(worklist_metrics(model, matrix, split, truth_rows))
-    return out, frames
+    return out, recovery_frame
 
 
 def worklist_metrics(
