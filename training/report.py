@@ -133,6 +133,16 @@ def write_report(
 ) -> Path:
     """Write ``report.md`` and its PNG plots into ``folder``; return the Markdown path."""
     folder.mkdir(parents=True, exist_ok=True)
+    drivers = _drivers(model, x_sample)
+    _plots(folder, frames, drivers)
+    out = folder / REPORT_FILE
+    out.write_text("\n".join(_markdown(model, metrics, drivers, title)) + "\n")
+    drivers.to_csv(folder / "drivers.csv", index=False)
+    return out
+
+
+def _plots(folder: Path, frames: dict[str, pd.DataFrame], drivers: pd.DataFrame) -> None:
+    """The report's PNGs: the denial model's curves, the recovery ROC, the SHAP summary."""
     denial = frames["denial"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     _roc(axes[0], denial, "ROC (denial, report window)")
@@ -149,7 +159,6 @@ def write_report(
         fig.savefig(folder / "recovery_roc.png", dpi=90)
         plt.close(fig)
 
-    drivers = _drivers(model, x_sample)
     top = drivers.head(20).iloc[::-1]
     fig, ax = plt.subplots(figsize=(7, 6))
     ax.barh(top["feature"], top["mean_abs_shap"])
@@ -158,6 +167,22 @@ def write_report(
     fig.savefig(folder / "shap_summary.png", dpi=90)
     plt.close(fig)
 
+
+def _markdown(
+    model: ClaimriskModel, metrics: dict[str, float], drivers: pd.DataFrame, title: str
+) -> list[str]:
+    """The report's lines: windows and calibration, model against oracle, baselines, payer
+    types, plots and drivers."""
+    return [
+        *_summary_lines(model, metrics, title),
+        *_baseline_lines(metrics),
+        *_payer_type_lines(metrics),
+        *_driver_lines(drivers),
+    ]
+
+
+def _summary_lines(model: ClaimriskModel, metrics: dict[str, float], title: str) -> list[str]:
+    """Title, windows, calibration and bands, the model against the oracle, FIFO's capture."""
     meta = model.metadata
     lines = [
         f"# {title}",
@@ -188,6 +213,13 @@ def write_report(
         f"{_fmt(metrics.get('worklist.fifo_captured_value_at_20pct'))} of the expected "
         "recoverable value in its first 20 % of items.",
         "",
+    ]
+    return lines
+
+
+def _baseline_lines(metrics: dict[str, float]) -> list[str]:
+    """The denial model beside its baselines and the oracle, on the report window."""
+    lines = [
         "## Baselines (denial, report window)",
         "",
         "| model | ROC AUC | PR AUC | Brier | ECE | recall, 10% flagged |",
@@ -205,6 +237,12 @@ def write_report(
             for k in ("roc_auc", "pr_auc", "brier", "ece", "recall_at_10pct_flagged")
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _payer_type_lines(metrics: dict[str, float]) -> list[str]:
+    """The denial model's ROC AUC and ECE by payer type."""
+    lines: list[str] = []
     lines += ["", "## By payer type (denial)", "", "| payer type | rows | ROC AUC | ECE |"]
     lines.append("|---|---:|---:|---:|")
     for ptype in sorted(
@@ -215,6 +253,12 @@ def write_report(
             f"| {ptype} | {metrics.get(p + 'rows', 0):.0f} | {_fmt(metrics.get(p + 'roc_auc'))} "
             f"| {_fmt(metrics.get(p + 'ece'))} |"
         )
+    return lines
+
+
+def _driver_lines(drivers: pd.DataFrame) -> list[str]:
+    """The plots, then the top 15 drivers of the denial score."""
+    lines: list[str] = []
     lines += [
         "",
         "## Plots",
@@ -232,10 +276,7 @@ def write_report(
     ]
     for row in drivers.head(15).itertuples():
         lines.append(f"| `{row.feature}` | {row.mean_abs_shap:.4f} | {row.gain_share:.3f} |")
-    out = folder / REPORT_FILE
-    out.write_text("\n".join(lines) + "\n")
-    drivers.to_csv(folder / "drivers.csv", index=False)
-    return out
+    return lines
 
 
 def report_source(reference: str, tracking_uri: str | None = None) -> tuple[ClaimriskModel, Path]:
