@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from features import engine_options as eo
 from features.io import DatasetError
+
+if TYPE_CHECKING:
+    from training.run import TrainResult
 
 TrackingUri = Annotated[
     str | None,
@@ -73,6 +76,14 @@ def train_command(
             )
     except (DatasetError, FileNotFoundError) as exc:
         _fail(str(exc))
+    for text in _trained_lines(result, folder):
+        typer.echo(text)
+    typer.echo(f"next: claimrisk promote --model {folder}")
+
+
+def _trained_lines(result: TrainResult, folder: Path) -> list[str]:
+    """What ``train`` prints when it is done: windows, rows, trees, the headline metrics
+    beside the oracle's, where the report, the MLflow run and the model are."""
     m = result.metrics
     meta = result.model.metadata
 
@@ -81,15 +92,14 @@ def train_command(
         extra = f"   oracle {oracle:.4f}" if oracle is not None else ""
         return f"  {label:<32} {m.get(key, float('nan')):.4f}{extra}"
 
-    typer.echo("")
-    typer.echo(f"claimrisk model {folder}  ({result.seconds:.0f} s)")
     w = meta["windows"]
-    typer.echo(
+    out = ["", f"claimrisk model {folder}  ({result.seconds:.0f} s)"]
+    out.append(
         f"  windows  train {w['start']} .. {w['valid_start']}, valid .. {w['report_start']}, "
         f"report .. {w['end']}"
     )
-    typer.echo("  rows     " + ", ".join(f"{k} {v:,}" for k, v in meta["rows"].items()))
-    typer.echo("  trees    " + ", ".join(f"{k} {v}" for k, v in meta["trees"].items()))
+    out.append("  rows     " + ", ".join(f"{k} {v:,}" for k, v in meta["rows"].items()))
+    out.append("  trees    " + ", ".join(f"{k} {v}" for k, v in meta["trees"].items()))
     for label, key in (
         ("denial ROC AUC", "denial.roc_auc"),
         ("denial ECE", "denial.ece"),
@@ -98,17 +108,17 @@ def train_command(
         ("recovery ROC AUC", "recovery.roc_auc"),
         ("worklist value @20% items", "worklist.captured_value_at_20pct"),
     ):
-        typer.echo(line(label, key))
+        out.append(line(label, key))
     if "worklist.fifo_captured_value_at_20pct" in m:
-        typer.echo(
+        out.append(
             f"  {'  oldest-first worklist':<32} {m['worklist.fifo_captured_value_at_20pct']:.4f}"
         )
     logistic = m.get("denial.baseline_logistic.roc_auc", float("nan"))
-    typer.echo(f"  {'logistic baseline ROC AUC':<32} {logistic:.4f}")
-    typer.echo(f"  report   {folder / 'report.md'}")
-    typer.echo(f"  MLflow   run {result.run_id}  ({meta['tracking_uri']})")
-    typer.echo(f"  model    {result.model_uri}")
-    typer.echo(f"next: claimrisk promote --model {folder}")
+    out.append(f"  {'logistic baseline ROC AUC':<32} {logistic:.4f}")
+    out.append(f"  report   {folder / 'report.md'}")
+    out.append(f"  MLflow   run {result.run_id}  ({meta['tracking_uri']})")
+    out.append(f"  model    {result.model_uri}")
+    return out
 
 
 def evaluate_command(

@@ -7,13 +7,13 @@ as the API's does; a change that cannot be made comes back to the page with the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from features.contract import DENIAL_CATEGORIES
 from store import work, worklist
@@ -56,38 +56,13 @@ async def worklist_page(
     sort = sort if sort in worklist.SORTS else "priority"
     days = int(due) if due.isdigit() else None  # an empty select sends ""
     status = [s for s in status or [] if s in STATUSES]
-    eng = store_of(request)
-
-    def read():
-        with eng.connect() as conn:
-            today = worklist.store_day(conn)
-            filters = {
-                "status": status,
-                "payer_id": payer_id,
-                "category": category,
-                "assignee": assignee,
-                "due_before": today + dt.timedelta(days=days) if days else None,
-            }
-            try:
-                after = worklist.decode_cursor(cursor, sort) if cursor else None
-            except ValueError:
-                after = None
-            rows = worklist.page(conn, filters, sort, after, PAGE_SIZE + 1)
-            totals = worklist.totals(conn, filters)
-            payer_ids = conn.execute(select(payers.c.payer_id).order_by(payers.c.payer_id))
-            return today, rows, totals, list(payer_ids.scalars())
-
-    today, rows, totals, payer_ids = await run_in_threadpool(read)
+    chosen = {"status": status, "payer_id": payer_id, "category": category, "assignee": assignee}
+    today, rows, totals, payer_ids = await run_in_threadpool(
+        _read_queue, store_of(request), chosen, days, sort, cursor
+    )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    query = {
-        "status": status,
-        "payer_id": payer_id,
-        "category": category,
-        "assignee": assignee,
-        "due": days or "",
-        "sort": sort,
-    }
+    query = {**chosen, "due": days or "", "sort": sort}
     here = request.url.path + ("?" + request.url.query if request.url.query else "")
     next_page = (
         "/worklist?" + urlencode({**query, "cursor": worklist.encode_cursor(rows[-1], sort)}, True)
@@ -116,6 +91,24 @@ async def worklist_page(
         error=error,
         can_reassign=who.user.may("reassign"),
     )
+
+
+def _read_queue(
+    eng: Engine, chosen: dict[str, Any], days: int | None, sort: str, cursor: str
+) -> tuple[dt.date, list[dict], dict, list[str]]:
+    """(the store's today, a page of items and one more, the totals, the payer ids) for the
+    filters ``chosen`` on the page; a cursor that does not decode starts at the top."""
+    with eng.connect() as conn:
+        today = worklist.store_day(conn)
+        filters = {**chosen, "due_before": today + dt.timedelta(days=days) if days else None}
+        try:
+            after = worklist.decode_cursor(cursor, sort) if cursor else None
+        except ValueError:
+            after = None
+        rows = worklist.page(conn, filters, sort, after, PAGE_SIZE + 1)
+        totals = worklist.totals(conn, filters)
+        payer_ids = conn.execute(select(payers.c.payer_id).order_by(payers.c.payer_id))
+        return today, rows, totals, list(payer_ids.scalars())
 
 
 def back_to(back: str, **message: str) -> RedirectResponse:
