@@ -18,7 +18,7 @@ grouped into one alert per payer and reason, naming the codes.
 
 False alarms: a single stream's expected run between them (ARL0) grows like e^h; with thousands
 of streams what matters is the count per payer-year, measured by ``bench/monitor.py`` on worlds
-without the change (h = 11: 0.2-0.3 per payer-year on held-out seeds, docs/monitoring.md).
+without the change (h = 11: 0.15-0.46 per payer-year on held-out seeds, docs/monitoring.md).
 
 Only rises are detected: a payer that starts paying what it denied is good news, and the
 worklist sees it.
