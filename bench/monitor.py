@@ -49,9 +49,8 @@ def affected_remits(tables: dict[str, pd.DataFrame]) -> pd.Series:
     """Dates of the remits denying for authorization a changed code billed to COM01 for a
     service on or after the change, in order: the claims the new rule covers (the generator
     applies it by date of service). A claim served before the change and submitted after it
-    is not affected, though another of its lines may need an authorization it lacks: counting
-    such a denial (as this did by submission date until 2026-12-08) started seed 23's clock
-    three days before the first remit the change caused."""
+    is not affected, though another of its lines may need an authorization it lacks
+    (docs/monitoring.md, "A correction")."""
     outcome = initial_outcomes(tables["remits"], tables["remit_adjustments"])
     claims = tables["claims"].merge(outcome, on="claim_id")
     lines = tables["claim_lines"]
